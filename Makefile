@@ -1,0 +1,37 @@
+# The two entry points named in the README: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export TF_CPP_MIN_LOG_LEVEL := 3
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: demo test lint catalog bench clean
+
+$(BIN)/keraspec: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(BIN)/keraspec
+	$(BIN)/keraspec validate specs/*.yaml
+	$(BIN)/keraspec compile specs/headline.yaml --summary -o build/headline.keras
+
+test: $(BIN)/keraspec
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/python -m pytest -n 2 tests
+
+lint: $(BIN)/keraspec
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+# Regenerate the layer catalog from the installed Keras (see docs/spec-format.md).
+catalog: $(BIN)/keraspec
+	$(BIN)/python -m keraspec.catalog.generate
+
+bench: $(BIN)/keraspec
+	$(BIN)/python bench/validate_speed.py
+
+clean:
+	rm -rf $(VENV) build .pytest_cache
