@@ -1,0 +1,25 @@
+"""keraspec: compile declarative YAML model specs into Keras 3 functional models.
+
+Pipeline (one module per stage, imports in one direction):
+``loader`` (YAML → located data) → ``parse``/``schema`` (Pydantic) →
+``catalog_check`` + ``graph`` (checks, topological order, ``ir``) → ``emit``.
+"""
+
+from .api import build, dumps, load, loads, lower, validate
+from .diagnostics import Diagnostic, Severity, SpecError
+from .schema import Spec
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Diagnostic",
+    "Severity",
+    "Spec",
+    "SpecError",
+    "build",
+    "dumps",
+    "load",
+    "loads",
+    "lower",
+    "validate",
+]

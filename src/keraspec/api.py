@@ -1,0 +1,61 @@
+"""The Python API, chaining the stages: load → schema → checks → graph → emit.
+
+Only ``build`` reaches the Keras emitter, and it imports it on demand, so
+``load``/``validate`` never import TensorFlow or Keras.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import catalog_check, graph
+from .diagnostics import Diagnostic, SpecError, sort_key
+from .dump import dumps
+from .ir import Program
+from .loader import load_file, load_text
+from .parse import parse, require_valid
+from .schema import Spec
+
+if TYPE_CHECKING:
+    import keras
+
+__all__ = ["build", "dumps", "load", "loads", "lower", "validate"]
+
+
+def load(path: str | Path) -> Spec:
+    """Read and schema-check a spec file; raises ``SpecError`` with located diagnostics."""
+    return parse(load_file(path))
+
+
+def loads(text: str, source: str = "<string>") -> Spec:
+    """Like ``load``, from text; ``source`` names it in diagnostics."""
+    return parse(load_text(text, source))
+
+
+def validate(spec_or_path: Spec | str | Path) -> list[Diagnostic]:
+    """Every error and warning in a spec, sorted by position. Never imports Keras."""
+    try:
+        spec = _as_spec(spec_or_path)
+    except SpecError as e:
+        return sorted(e.diagnostics, key=sort_key)
+    found = catalog_check.check(spec) + graph.check(spec)
+    return sorted(dict.fromkeys(found), key=sort_key)
+
+
+def lower(spec_or_path: Spec | str | Path) -> Program:
+    """The checked IR of a spec; raises ``SpecError`` when it has errors."""
+    spec = _as_spec(spec_or_path)
+    require_valid(validate(spec))
+    return graph.lower(spec)
+
+
+def build(spec_or_path: Spec | str | Path, compile: bool = True) -> keras.Model:
+    """The Keras functional model a spec describes, compiled when it has ``compile:``."""
+    from .emit.keras_model import build_model
+
+    return build_model(lower(spec_or_path), compile=compile)
+
+
+def _as_spec(spec_or_path: Spec | str | Path) -> Spec:
+    return spec_or_path if isinstance(spec_or_path, Spec) else load(spec_or_path)

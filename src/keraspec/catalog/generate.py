@@ -1,0 +1,171 @@
+"""Regenerate ``keras_catalog.json`` from the installed Keras.
+
+Run with ``python -m keraspec.catalog.generate`` (or ``make catalog``). This is the
+only module in the catalog package that imports Keras; validation reads the JSON.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import DENIED_LAYERS
+
+CATALOG_PATH = Path(__file__).with_name("keras_catalog.json")
+
+# keras.ops functions usable as graph nodes: tensor in, tensor(s) out, no side effects.
+ALLOWED_OPS = (
+    "abs add all any argmax argmin average cast clip concatenate cos cumsum "
+    "divide dot einsum equal erf exp expand_dims flip floor gelu greater hard_sigmoid "
+    "leaky_relu less log log_softmax logical_and logical_not logical_or logsumexp "
+    "matmul max maximum mean min minimum mod moveaxis multiply negative norm "
+    "not_equal one_hot ones_like power prod reciprocal relu relu6 repeat reshape "
+    "round rsqrt selu sigmoid sign silu sin slice softmax softplus split sqrt square "
+    "squeeze stack std subtract sum swapaxes take take_along_axis tanh tile top_k "
+    "transpose tril triu true_divide unstack var where zeros_like"
+).split()
+
+# Base classes whose ``**kwargs`` lead only to ``Layer.__init__``.
+_STOP_AT = ("Layer", "Operation", "KerasSaveable", "object")
+
+
+def json_default(value: Any) -> Any:
+    """A JSON-able stand-in for a signature default."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (tuple, list)) and all(
+        v is None or isinstance(v, (bool, int, float, str)) for v in value
+    ):
+        return list(value)
+    return {"repr": repr(value)}
+
+
+def params_of(func: Any, skip: int = 0) -> tuple[dict[str, Any], bool]:
+    """Named parameters of ``func`` (after ``skip`` leading ones) and whether it takes **kwargs."""
+    params: dict[str, Any] = {}
+    var_kw = False
+    for i, (name, p) in enumerate(inspect.signature(func).parameters.items()):
+        if i < skip or p.kind is p.VAR_POSITIONAL:
+            continue
+        if p.kind is p.VAR_KEYWORD:
+            var_kw = True
+        elif p.default is p.empty:
+            params[name] = {"required": True}
+        else:
+            params[name] = {"default": json_default(p.default)}
+    return params, var_kw
+
+
+def constructor_args(cls: type) -> dict[str, Any]:
+    """Every keyword a class's constructor accepts, following ``**kwargs`` up the MRO."""
+    args: dict[str, Any] = {}
+    for depth, klass in enumerate(cls.__mro__):
+        if klass.__name__ in _STOP_AT or "__init__" not in vars(klass):
+            continue
+        own, var_kw = params_of(klass.__init__, skip=1)
+        for name, info in own.items():
+            # A base class's required argument is one the subclass fills in itself
+            # (LSTM passes RNN its ``cell``), so it is not the user's to give.
+            if depth == 0 or not info.get("required"):
+                args.setdefault(name, info)
+        if not var_kw:
+            return args
+    import keras
+
+    base, _ = params_of(keras.layers.Layer.__init__, skip=1)
+    for name, info in base.items():
+        args.setdefault(name, info)
+    return args
+
+
+def layer_entry(cls: type) -> dict[str, Any]:
+    call, _ = params_of(cls.call, skip=1)
+    return {"args": constructor_args(cls), "call": call}
+
+
+def class_entries(module: Any, base: type) -> dict[str, Any]:
+    entries = {}
+    for name in sorted(dir(module)):
+        obj = getattr(module, name)
+        if inspect.isclass(obj) and issubclass(obj, base) and obj is not base:
+            own, _ = params_of(obj.__init__, skip=1)
+            entries[name] = {"args": own}
+    return entries
+
+
+def build_catalog() -> dict[str, Any]:
+    import keras
+
+    layers = {}
+    for name in sorted(dir(keras.layers)):
+        obj = getattr(keras.layers, name)
+        if inspect.isclass(obj) and issubclass(obj, keras.layers.Layer):
+            if name not in DENIED_LAYERS:
+                layers[name] = layer_entry(obj)
+    ops = {}
+    for name in ALLOWED_OPS:
+        ops[name] = {"args": params_of(getattr(keras.ops, name))[0]}
+    activations = sorted(
+        n for n in dir(keras.activations) if not n.startswith("_") and n not in _NOT_ACTIVATIONS
+    )
+    return {
+        "keras_version": keras.__version__,
+        "layers": layers,
+        "ops": ops,
+        "activations": activations,
+        "initializers": class_entries(keras.initializers, keras.initializers.Initializer),
+        "regularizers": class_entries(keras.regularizers, keras.regularizers.Regularizer),
+        "constraints": class_entries(keras.constraints, keras.constraints.Constraint),
+        "optimizers": class_entries(keras.optimizers, keras.optimizers.Optimizer),
+        "losses": class_entries(keras.losses, keras.losses.Loss),
+        "metrics": class_entries(keras.metrics, keras.metrics.Metric),
+        "names": {
+            "initializers": _function_names(keras.initializers),
+            "regularizers": _function_names(keras.regularizers),
+            "constraints": _function_names(keras.constraints),
+            "optimizers": sorted(_OPTIMIZER_STRINGS),
+            "losses": _registered_names("losses"),
+            # compile() also resolves these two itself, by the loss in use.
+            "metrics": sorted({*_registered_names("metrics"), "acc", "crossentropy", "ce"}),
+        },
+    }
+
+
+_NOT_ACTIVATIONS = {"deserialize", "get", "serialize"}
+# Lower-case names keras.optimizers.get accepts (it lower-cases the class name).
+_OPTIMIZER_STRINGS = (
+    "adadelta adafactor adagrad adam adamw adamax ftrl lamb lion nadam rmsprop sgd"
+).split()
+
+
+def _function_names(module: Any) -> list[str]:
+    return sorted(
+        n
+        for n in dir(module)
+        if not n.startswith("_") and n[0].islower() and n not in _NOT_ACTIVATIONS
+    )
+
+
+def _registered_names(kind: str) -> list[str]:
+    """The lower-case identifiers ``keras.<kind>.get`` resolves (aliases like ``mse`` too)."""
+    import importlib
+
+    module = importlib.import_module(f"keras.src.{kind}")
+    return sorted(k for k in module.ALL_OBJECTS_DICT if k[0].islower())
+
+
+def render(catalog: dict[str, Any]) -> str:
+    return json.dumps(catalog, indent=1, sort_keys=True) + "\n"
+
+
+def main() -> int:
+    CATALOG_PATH.write_text(render(build_catalog()), encoding="utf-8")
+    print(f"wrote {CATALOG_PATH}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,198 @@
+"""The ``keraspec`` command line.
+
+Exit codes are decided here and nowhere else (see ``ExitCode``); a bad spec is
+a located report and exit 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+import tempfile
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from . import api
+from .diagnostics import Diagnostic, SpecError, errors_in
+from .render import FORMATS, render, tally, text_block
+
+
+class ExitCode(IntEnum):
+    OK = 0  # every spec is valid (warnings allowed)
+    INVALID = 1  # at least one spec has an error
+    USAGE = 2  # bad command line: unknown option, no file matched ...
+    INTERNAL = 3  # a bug in keraspec; the message asks for a report
+
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def expand_paths(patterns: tuple[str, ...]) -> list[Path]:
+    """Files named on the command line; globs are expanded here too, for shells that don't."""
+    paths: list[Path] = []
+    for pattern in patterns:
+        if glob.has_magic(pattern):
+            matches = sorted(glob.glob(pattern, recursive=True))
+            if not matches:
+                raise click.BadParameter(f"no file matches `{pattern}`", param_hint="SPEC")
+            paths += [Path(m) for m in matches]
+        elif not Path(pattern).is_file():
+            raise click.BadParameter(f"no such file: `{pattern}`", param_hint="SPEC")
+        else:
+            paths.append(Path(pattern))
+    return list(dict.fromkeys(paths))
+
+
+def print_diagnostics(diagnostics: list[Diagnostic], fmt: str = "text") -> None:
+    if not diagnostics:
+        return
+    if fmt != "text":
+        click.echo(render(diagnostics, fmt))
+        return
+    for d in diagnostics:
+        style = "bold red" if d.is_error else "yellow"
+        block = text_block(d).split("\n")
+        out.print(block[0], style=style, markup=False)
+        for line in block[1:]:
+            out.print(line, markup=False)
+
+
+class KeraspecGroup(click.Group):
+    """Turns an unexpected exception into a short message and exit code 3."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except Exception as e:
+            if os.environ.get("KERASPEC_DEBUG"):
+                raise
+            err.print(
+                f"keraspec: internal error: {type(e).__name__}: {e}\n"
+                "This is a bug in keraspec, not in your spec. "
+                "Run again with KERASPEC_DEBUG=1 for a traceback and please report it.",
+                markup=False,
+            )
+            ctx.exit(ExitCode.INTERNAL)
+
+
+@click.group(cls=KeraspecGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="keraspec")
+def cli() -> None:
+    """Compile YAML model specs into Keras functional models."""
+
+
+@cli.command()
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+def validate(specs: tuple[str, ...], fmt: str, strict: bool) -> None:
+    """Check specs without building them (no TensorFlow needed)."""
+    paths = expand_paths(specs)
+    found: list[Diagnostic] = []
+    for path in paths:
+        found += api.validate(path)
+    print_diagnostics(found, fmt)
+    failed = errors_in(found) or (strict and found)
+    if fmt == "text":
+        verdict = "invalid" if failed else "ok"
+        err.print(f"{verdict}: {tally(found, len(paths))}", markup=False)
+    sys.exit(ExitCode.INVALID if failed else ExitCode.OK)
+
+
+def load_or_exit(path: Path, fmt: str = "text") -> api.Spec:
+    diagnostics = api.validate(path)
+    print_diagnostics(diagnostics, fmt)
+    if errors_in(diagnostics):
+        err.print(f"invalid: {tally(diagnostics, 1)}", markup=False)
+        sys.exit(ExitCode.INVALID)
+    return api.load(path)
+
+
+def build_or_exit(spec: api.Spec, compile: bool) -> Any:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        return api.build(spec, compile=compile)
+    except SpecError as e:
+        print_diagnostics(e.diagnostics)
+        sys.exit(ExitCode.INVALID)
+
+
+@cli.command(name="compile")
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the model (a .keras file). Default: SPEC's name with .keras, here.",
+)
+@click.option("--summary", is_flag=True, help="Print the Keras model summary.")
+def compile_command(spec: Path, output: Path | None, summary: bool) -> None:
+    """Build SPEC with Keras and save it as a .keras file."""
+    output = output or Path(spec.stem + ".keras")
+    if output.suffix != ".keras":
+        raise click.BadParameter("the output file name must end in `.keras`", param_hint="-o")
+    model = build_or_exit(load_or_exit(spec), compile=True)
+    if summary:
+        model.summary(print_fn=lambda line, **_: out.print(line, markup=False))
+    save_atomically(model, output)
+    err.print(f"wrote {output}", markup=False)
+
+
+def save_atomically(model: Any, output: Path) -> None:
+    """Write to a temporary file beside ``output``, then rename: no half-written models."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".keras", prefix=f".{output.stem}-", dir=output.parent)
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.replace(tmp, output)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+@cli.command()
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def summary(spec: Path) -> None:
+    """A table of SPEC's nodes: layer type, inputs, output shape and parameters."""
+    from .summary import summarize
+
+    checked = load_or_exit(spec)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        rows, total = summarize(checked)
+    except SpecError as e:
+        print_diagnostics(e.diagnostics)
+        sys.exit(ExitCode.INVALID)
+    table = Table(title=f"{checked.name}", title_justify="left")
+    for column in ("node", "layer", "inputs", "output shape", "params"):
+        table.add_column(column, justify="right" if column == "params" else "left")
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
+    out.print(f"Total params: {total:,}", markup=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="keraspec", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.ClickException as e:
+        e.show()
+        return ExitCode.USAGE
+    except click.Abort:
+        err.print("aborted", markup=False)
+        return ExitCode.USAGE
+    except SystemExit as e:
+        return int(e.code or 0)
+    return ExitCode.OK

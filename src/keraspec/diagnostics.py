@@ -1,0 +1,107 @@
+"""Diagnostics are data: every problem keraspec finds is a located ``Diagnostic``.
+
+Stages collect them; ``SpecError`` carries them out of the API; ``render`` turns
+them into text for people or machines. The codes are listed in docs/diagnostics.md.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Location:
+    """A 1-based position in a source file."""
+
+    file: str
+    line: int
+    column: int
+    source_line: str | None = field(default=None, compare=False)
+
+
+UNKNOWN_LOCATION = Location("<unknown>", 0, 0)
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    severity: Severity
+    message: str
+    file: str
+    line: int
+    column: int
+    hint: str | None = None
+    source_line: str | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def at(
+        cls,
+        location: Location,
+        code: str,
+        message: str,
+        hint: str | None = None,
+        severity: Severity | None = None,
+    ) -> Diagnostic:
+        """A diagnostic at ``location``; codes starting with ``W`` default to warnings."""
+        if severity is None:
+            severity = Severity.WARNING if code.startswith("W") else Severity.ERROR
+        return cls(
+            code,
+            severity,
+            message,
+            location.file,
+            location.line,
+            location.column,
+            hint,
+            location.source_line,
+        )
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.code} {self.message}"
+
+
+class SpecError(Exception):
+    """A spec could not be loaded, validated or built; ``.diagnostics`` says why and where."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]):
+        self.diagnostics = list(diagnostics)
+        super().__init__(summarize(self.diagnostics))
+
+
+def summarize(diagnostics: Sequence[Diagnostic], limit: int = 10) -> str:
+    """One line per diagnostic, ending in ``... and N more`` past ``limit``."""
+    lines = [str(d) for d in diagnostics[:limit]]
+    if len(diagnostics) > limit:
+        lines.append(f"... and {len(diagnostics) - limit} more")
+    return "\n".join(lines)
+
+
+def errors_in(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    return [d for d in diagnostics if d.is_error]
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
+    """A ``did you mean `x`?`` hint when ``word`` is close to one of ``candidates``."""
+    pool = list(candidates)
+    matches = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
+    if not matches:
+        lowered = {c.lower(): c for c in pool}
+        if word.lower() in lowered:
+            matches = [lowered[word.lower()]]
+    return f"did you mean `{matches[0]}`?" if matches else None
+
+
+def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
+    return (d.file, d.line, d.column, d.code)

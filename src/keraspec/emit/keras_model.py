@@ -1,0 +1,180 @@
+"""Stage 4, emit: walk an ``ir.Program`` and make Keras functional-API calls.
+
+The only module of the compiler that imports Keras. Every class and op it looks
+up must also be in the catalog, so a spec can reach nothing else in Keras.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import keras
+
+from .. import catalog
+from ..diagnostics import Diagnostic, Location, SpecError
+from ..ir import Call, CompileIR, GraphIR, Program, TensorRef, thaw
+
+KERAS_MODULES = {
+    "initializers": keras.initializers,
+    "regularizers": keras.regularizers,
+    "constraints": keras.constraints,
+    "optimizers": keras.optimizers,
+    "losses": keras.losses,
+    "metrics": keras.metrics,
+}
+
+
+def build_model(program: Program, compile: bool = True) -> keras.Model:
+    builder = ModelBuilder(program)
+    model = builder.build()
+    if compile and program.compile is not None:
+        builder.compile(model, program.compile)
+    return model
+
+
+class ModelBuilder:
+    def __init__(self, program: Program):
+        self.program = program
+        self.shared_specs = {layer.name: layer for layer in program.layers}
+        self.shared: dict[str, keras.layers.Layer] = {}
+        self.models: dict[str, keras.Model] = {}
+        self.tensors: dict[str, Any] = {}  # the last graph built: node id → output
+
+    def build(self) -> keras.Model:
+        for graph in self.program.submodels:
+            self.models[graph.name] = self.build_graph(graph)
+        return self.build_graph(self.program.main)
+
+    def build_graph(self, graph: GraphIR) -> keras.Model:
+        tensors = self.tensors = {}
+        for decl in graph.inputs:
+            tensors[decl.id] = keras.Input(
+                shape=decl.shape,
+                dtype=decl.dtype,
+                batch_size=decl.batch_size,
+                sparse=decl.sparse,
+                name=decl.id,
+            )
+        for call in graph.calls:
+            tensors[call.id] = self.run(call, tensors)
+        inputs = [tensors[d.id] for d in graph.inputs]
+        outputs = [_pick(tensors, ref) for _, ref in graph.outputs]
+        if graph.named_outputs:
+            result: Any = {key: t for (key, _), t in zip(graph.outputs, outputs)}
+        else:
+            result = outputs[0] if len(outputs) == 1 else outputs
+        return keras.Model(inputs[0] if len(inputs) == 1 else inputs, result, name=graph.name)
+
+    def run(self, call: Call, tensors: dict[str, Any]) -> Any:
+        try:
+            args = [self.resolve(a, tensors) for a in call.args]
+            kwargs = {k: self.resolve(v, tensors) for k, v in call.kwargs.items()}
+            if call.kind == "op":
+                return _op(call.target)(*args, **kwargs, **thaw(call.config))
+            return self.callee(call)(*args, **kwargs, **thaw(call.call))
+        except SpecError:
+            raise
+        except Exception as e:
+            raise SpecError([keras_error(call.location, f"node `{call.id}`", e)]) from e
+
+    def callee(self, call: Call) -> Any:
+        if call.kind == "shared":
+            return self.shared_layer(call.target)
+        if call.kind == "model":
+            return self.models[call.target]
+        return self.make_layer(call.target, call.config, name=call.id)
+
+    def resolve(self, value: Any, tensors: dict[str, Any]) -> Any:
+        if isinstance(value, TensorRef):
+            return _pick(tensors, value)
+        if isinstance(value, tuple):
+            return [self.resolve(v, tensors) for v in value]
+        return value
+
+    def shared_layer(self, name: str) -> keras.layers.Layer:
+        if name not in self.shared:
+            spec = self.shared_specs[name]
+            try:
+                self.shared[name] = self.make_layer(spec.type, spec.config, name=name)
+            except SpecError:
+                raise
+            except Exception as e:
+                raise SpecError([keras_error(spec.location, f"shared layer `{name}`", e)]) from e
+        return self.shared[name]
+
+    def make_layer(self, type_: str, config: Mapping[str, Any], name: str | None = None) -> Any:
+        cls = _allowed(keras.layers, "layers", type_)
+        args = {k: self.argument(k, v) for k, v in config.items()}
+        return cls(**args, name=name) if name else cls(**args)
+
+    def argument(self, arg: str, value: Any) -> Any:
+        """A constructor argument, with nested ``{type: ...}`` objects built by kind."""
+        kind = catalog.object_kind(arg)
+        if kind == "layers":
+            if isinstance(value, str):
+                return self.models[value] if value in self.models else self.shared_layer(value)
+            return self.make_layer(value["type"], _without_type(value))
+        if kind is not None and isinstance(value, Mapping):
+            return make_object(kind, value)
+        return thaw(value)
+
+    def compile(self, model: keras.Model, spec: CompileIR) -> None:
+        model.compile(
+            optimizer=make_object("optimizers", spec.optimizer),
+            loss=_objects("losses", spec.loss),
+            loss_weights=thaw(spec.loss_weights),
+            metrics=_objects("metrics", spec.metrics),
+            run_eagerly=spec.run_eagerly,
+            jit_compile=spec.jit_compile,
+        )
+
+
+def make_object(kind: str, value: Any) -> Any:
+    """A Keras name passes through; ``{type: Class, **args}`` becomes ``Class(**args)``."""
+    if not isinstance(value, Mapping):
+        return value
+    cls = _allowed(KERAS_MODULES[kind], kind, value["type"])
+    return cls(**thaw(_without_type(value)))
+
+
+def _objects(kind: str, value: Any) -> Any:
+    if isinstance(value, Mapping) and "type" not in value:
+        return {k: _objects(kind, v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_objects(kind, v) for v in value]
+    return make_object(kind, value)
+
+
+def _without_type(value: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in value.items() if k != "type"}
+
+
+def _allowed(module: Any, kind: str, name: str) -> Any:
+    # Defence in depth: validation already rejected names outside the catalog.
+    if name not in catalog.classes(kind):
+        raise SpecError([Diagnostic.at(Location("<ir>", 0, 0), "E210", f"`{name}` is not an allowed {kind[:-1]}")])
+    return getattr(module, name)
+
+
+def _op(name: str) -> Any:
+    if name not in catalog.catalog()["ops"]:
+        raise SpecError([Diagnostic.at(Location("<ir>", 0, 0), "E220", f"op `{name}` is not allowed")])
+    return getattr(keras.ops, name)
+
+
+def _pick(tensors: dict[str, Any], ref: TensorRef) -> Any:
+    value = tensors[ref.node]
+    if ref.index is None:
+        return value
+    if isinstance(value, Mapping):
+        value = list(value.values())
+    return value[ref.index]
+
+
+def keras_error(location: Location, who: str, error: Exception) -> Diagnostic:
+    """A Keras exception raised while building ``who``, located at the spec line that made it."""
+    text = " ".join(str(error).split())
+    if len(text) > 600:
+        text = text[:597] + "..."
+    return Diagnostic.at(location, "E400", f"Keras rejected {who}: {type(error).__name__}: {text}")

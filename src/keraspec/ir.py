@@ -1,0 +1,111 @@
+"""The IR: a checked spec as a small, immutable, topologically ordered program.
+
+A ``GraphIR`` is a DAG written as a list of ``Call``s in execution order; tensors
+flow between them as ``TensorRef``s. Emitters walk a ``Program`` and never look
+back at the spec. Nothing here imports beyond the standard library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from .diagnostics import Location
+
+
+@dataclass(frozen=True)
+class TensorRef:
+    """The output of node ``node``; ``index`` picks one output of a multi-output node."""
+
+    node: str
+    index: int | None = None
+
+    def __str__(self) -> str:
+        return self.node if self.index is None else f"{self.node}[{self.index}]"
+
+
+@dataclass(frozen=True)
+class InputDecl:
+    id: str
+    shape: tuple[int | None, ...]
+    dtype: str | None
+    batch_size: int | None
+    sparse: bool
+    location: Location
+
+
+@dataclass(frozen=True)
+class Call:
+    """One node: call ``target`` (of ``kind`` layer/shared/model/op) on tensors.
+
+    ``config`` holds constructor arguments (layers) or keyword arguments (ops);
+    ``args``/``kwargs`` hold tensor arguments (``TensorRef``, constants, tuples);
+    ``call`` holds non-tensor call arguments such as ``training``.
+    """
+
+    id: str
+    kind: str
+    target: str
+    config: Mapping[str, Any]
+    args: tuple[Any, ...]
+    kwargs: Mapping[str, Any]
+    call: Mapping[str, Any]
+    location: Location
+
+
+@dataclass(frozen=True)
+class GraphIR:
+    name: str
+    inputs: tuple[InputDecl, ...]
+    calls: tuple[Call, ...]
+    outputs: tuple[tuple[str, TensorRef], ...]
+    named_outputs: bool
+
+
+@dataclass(frozen=True)
+class SharedLayer:
+    name: str
+    type: str
+    config: Mapping[str, Any]
+    location: Location
+
+
+@dataclass(frozen=True)
+class CompileIR:
+    """Compile arguments with per-output values already aligned to the outputs."""
+
+    optimizer: Any
+    loss: Any
+    loss_weights: Any
+    metrics: Any
+    run_eagerly: bool
+    jit_compile: Any
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    layers: tuple[SharedLayer, ...]
+    submodels: tuple[GraphIR, ...]  # callees before callers
+    main: GraphIR
+    compile: CompileIR | None
+
+
+def freeze(value: Any) -> Any:
+    """Deep-immutable copy: dicts become read-only mappings, lists become tuples."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """The plain dict/list form of a frozen value, as Keras constructors expect."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple) and not isinstance(value, TensorRef):
+        return [thaw(v) for v in value]
+    return value

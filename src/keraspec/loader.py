@@ -1,0 +1,224 @@
+"""Stage 1, load: YAML text → plain Python data plus a map from data path to file:line:col.
+
+PyYAML composes the node tree with its safe loader; we construct plain values
+ourselves so that every value keeps its position, duplicate keys are caught
+with both lines named, and no tag beyond plain YAML is ever honoured.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .diagnostics import Diagnostic, Location, SpecError
+
+Path_ = tuple[str | int, ...]
+
+# Plain YAML: scalars, sequences, mappings (and the merge key). Anything else, such
+# as !!python/object/apply, is rejected before it could mean anything.
+ALLOWED_TAGS = frozenset(
+    f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map")
+)
+MERGE_TAG = "tag:yaml.org,2002:merge"
+# Upper bound on values built from one file; aliases can multiply a small file
+# ("billion laughs"), so the walk counts what it builds rather than what it reads.
+MAX_VALUES = 1_000_000
+
+
+class SpecLoader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 floats (``1e-3`` is a number) and no timestamps."""
+
+
+SpecLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+SpecLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+@dataclass
+class SourceMap:
+    """Where each value of a loaded document came from."""
+
+    file: str
+    text: str
+    keys: dict[Path_, Location] = field(default_factory=dict)
+    values: dict[Path_, Location] = field(default_factory=dict)
+
+    def value(self, path: Path_) -> Location:
+        """The position of the value at ``path``, or of its nearest located ancestor."""
+        return self._nearest(self.values, path)
+
+    def key(self, path: Path_) -> Location:
+        """The position of the mapping key that holds ``path`` (falls back to the value)."""
+        if path in self.keys:
+            return self.keys[path]
+        return self._nearest(self.values, path)
+
+    def _nearest(self, table: dict[Path_, Location], path: Path_) -> Location:
+        for end in range(len(path), -1, -1):
+            if path[:end] in table:
+                return table[path[:end]]
+        return self.at(1, 1)
+
+    def at(self, line: int, column: int) -> Location:
+        lines = self.text.splitlines()
+        source = lines[line - 1] if 0 < line <= len(lines) else None
+        return Location(self.file, line, column, source)
+
+    def mark(self, mark: yaml.Mark) -> Location:
+        return self.at(mark.line + 1, mark.column + 1)
+
+
+@dataclass
+class Document:
+    data: Any
+    source: SourceMap
+
+
+def load_file(path: str | Path) -> Document:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        diag = Diagnostic.at(Location(str(path), 0, 0), "E001", f"cannot read file: {e.strerror}")
+        raise SpecError([diag]) from e
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        diag = Diagnostic.at(
+            Location(str(path), line, column), "E002", "file is not valid UTF-8 text"
+        )
+        raise SpecError([diag]) from e
+    return load_text(text, str(path))
+
+
+def load_text(text: str, source: str = "<string>") -> Document:
+    smap = SourceMap(source, text)
+    loader = SpecLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as e:
+        raise SpecError([_yaml_error(e, smap)]) from e
+    except yaml.YAMLError as e:  # e.g. "expected a single document"
+        raise SpecError([Diagnostic.at(smap.at(1, 1), "E100", str(e).splitlines()[0])]) from e
+    finally:
+        loader.dispose()
+    if node is None:
+        raise SpecError([Diagnostic.at(smap.at(1, 1), "E103", "the file is empty")])
+    if not isinstance(node, yaml.MappingNode):
+        where = smap.mark(node.start_mark)
+        raise SpecError([Diagnostic.at(where, "E103", "a spec must be a mapping at the top level")])
+    builder = _Builder(smap)
+    data = builder.build(node, ())
+    if builder.diagnostics:
+        raise SpecError(builder.diagnostics)
+    return Document(data, smap)
+
+
+def _yaml_error(e: yaml.MarkedYAMLError, smap: SourceMap) -> Diagnostic:
+    mark = e.problem_mark or e.context_mark
+    where = smap.mark(mark) if mark else smap.at(1, 1)
+    problem = e.problem or e.context or "invalid YAML"
+    context = f" ({e.context})" if e.context and e.problem else ""
+    return Diagnostic.at(where, "E100", f"invalid YAML: {problem}{context}")
+
+
+class _Builder:
+    """Turns a composed YAML node tree into dicts, lists and scalars, recording positions."""
+
+    def __init__(self, smap: SourceMap):
+        self.smap = smap
+        self.diagnostics: list[Diagnostic] = []
+        self.constructor = yaml.SafeLoader("")
+        self.count = 0
+        self.active: set[int] = set()
+
+    def build(self, node: yaml.Node, path: Path_) -> Any:
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise SpecError(
+                [
+                    Diagnostic.at(
+                        self.smap.mark(node.start_mark),
+                        "E106",
+                        f"the document expands to more than {MAX_VALUES:,} values",
+                        hint="aliases (*name) repeat their anchor's content; use fewer of them",
+                    )
+                ]
+            )
+        self.smap.values.setdefault(path, self.smap.mark(node.start_mark))
+        if node.tag not in ALLOWED_TAGS:
+            self._error(node, "E102", f"unsupported YAML tag `{node.tag}`", _TAG_HINT)
+            return None
+        if id(node) in self.active:
+            self._error(node, "E104", "an alias refers to a mapping or list that contains it")
+            return None
+        if isinstance(node, yaml.ScalarNode):
+            return self.constructor.construct_object(node)
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+            return self._mapping(node, path)
+        finally:
+            self.active.discard(id(node))
+
+    def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[Any, Any]:
+        merged: dict[Any, Any] = {}
+        own: dict[Any, Any] = {}
+        first_seen: dict[Any, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == MERGE_TAG:
+                merged.update(self._merge_source(value_node, path))
+                continue
+            key = self.build(key_node, (*path, "<key>"))
+            if not _hashable(key):
+                self._error(key_node, "E105", "a mapping key must be a plain scalar")
+                continue
+            if key in first_seen:
+                first = self.smap.mark(first_seen[key].start_mark)
+                self._error(
+                    key_node,
+                    "E101",
+                    f"duplicate key `{key}` (first defined at line {first.line})",
+                    "each key may appear once in a mapping; remove or rename one",
+                )
+                continue
+            first_seen[key] = key_node
+            self.smap.keys[(*path, key)] = self.smap.mark(key_node.start_mark)
+            own[key] = self.build(value_node, (*path, key))
+        return {**merged, **own}
+
+    def _merge_source(self, node: yaml.Node, path: Path_) -> dict[Any, Any]:
+        """A ``<<:`` value: one mapping or a list of them; earlier ones win, as in YAML."""
+        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        result: dict[Any, Any] = {}
+        for source in reversed(sources):
+            value = self.build(source, path)
+            if isinstance(value, dict):
+                result.update(value)
+            else:
+                self._error(source, "E105", "`<<` must merge a mapping or a list of mappings")
+        return result
+
+    def _error(self, node: yaml.Node, code: str, message: str, hint: str | None = None) -> None:
+        where = self.smap.mark(node.start_mark)
+        self.diagnostics.append(Diagnostic.at(where, code, message, hint))
+
+
+_TAG_HINT = "keraspec reads plain YAML only: strings, numbers, booleans, null, lists and mappings"
+
+
+def _hashable(value: Any) -> bool:
+    return isinstance(value, (str, int, float, bool)) or value is None

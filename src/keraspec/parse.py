@@ -1,0 +1,165 @@
+"""Loaded data → ``Spec``, with every Pydantic error turned into a located diagnostic."""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .diagnostics import Diagnostic, SpecError, did_you_mean
+from .loader import Document, SourceMap
+from .schema import Spec
+
+DataPath = tuple[Any, ...]
+
+
+def parse(doc: Document) -> Spec:
+    """Validate ``doc`` against the schema; raise ``SpecError`` listing every problem."""
+    try:
+        spec = Spec.model_validate(doc.data)
+    except ValidationError as e:
+        raise SpecError(schema_diagnostics(e, doc.data, doc.source)) from None
+    attach_source(spec, doc.source)
+    return spec
+
+
+def attach_source(spec: Spec, source: SourceMap | None) -> None:
+    spec._source = source
+
+
+def source_of(spec: Spec) -> SourceMap:
+    """Where ``spec`` was read from; a spec built in Python maps every path to ``<spec>``."""
+    return spec._source if spec._source is not None else SourceMap("<spec>", "")
+
+
+def schema_diagnostics(error: ValidationError, data: Any, smap: SourceMap) -> list[Diagnostic]:
+    grouped: dict[DataPath, list[dict[str, Any]]] = {}
+    for item in error.errors(include_url=False):
+        path = data_path(item["loc"], data)
+        if item["type"] == "missing":
+            path = (*path, item["loc"][-1])
+        grouped.setdefault(path, []).append(item)
+    return [_diagnostic(path, items, smap) for path, items in grouped.items()]
+
+
+def data_path(loc: tuple[Any, ...], data: Any) -> DataPath:
+    """The part of a Pydantic ``loc`` that names real keys and indexes in ``data``.
+
+    Union branches and validator names also appear in ``loc``; they are skipped.
+    """
+    path: list[Any] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            continue
+        path.append(part)
+    return tuple(path)
+
+
+def _diagnostic(path: DataPath, items: list[dict[str, Any]], smap: SourceMap) -> Diagnostic:
+    first = items[0]
+    kind = first["type"]
+    if kind == "missing":
+        key = path[-1]
+        where = smap.key(path[:-1])
+        return Diagnostic.at(where, "E202", f"{describe(path[:-1])} is missing `{key}`")
+    if kind == "extra_forbidden":
+        key = path[-1]
+        hint = did_you_mean(str(key), allowed_keys(first["loc"][:-1]))
+        return Diagnostic.at(smap.key(path), "E201", f"unknown key `{key}` in {describe(path[:-1])}", hint)
+    where = smap.value(path)
+    received = f" Received: {_label(path)}={first['input']!r}"
+    if len(items) > 1:
+        expected = "; or ".join(dict.fromkeys(_reason(i) for i in items))
+        return Diagnostic.at(where, "E203", f"invalid {describe(path)}: expected {expected}.{received}")
+    return Diagnostic.at(where, "E203", f"invalid {describe(path)}: {_reason(first)}.{received}")
+
+
+def _reason(item: dict[str, Any]) -> str:
+    message = item["msg"]
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    return message[0].lower() + message[1:] if message else message
+
+
+def _label(path: DataPath) -> str:
+    named = [p for p in path if isinstance(p, str)]
+    return named[-1] if named else "value"
+
+
+_SECTIONS = {
+    "inputs": "input",
+    "nodes": "node",
+    "layers": "shared layer",
+    "models": "model",
+    "outputs": "output",
+}
+
+
+def describe(path: DataPath) -> str:
+    """A readable name for a place in the spec: ``node `h1` of model `encoder` ``."""
+    if not path:
+        return "the spec"
+    parts: list[str] = []
+    rest = list(path)
+    while len(rest) >= 2 and rest[0] in _SECTIONS and rest[0] != "outputs":
+        parts.insert(0, f"{_SECTIONS[rest[0]]} `{rest[1]}`")
+        rest = rest[2:]
+    if rest:
+        field = ".".join(str(p) for p in rest)
+        parts.insert(0, f"`{field}`")
+    return " of ".join(parts)
+
+
+def allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the schema model that sits at ``loc`` (for did-you-mean hints)."""
+    current: Any = Spec
+    for part in loc:
+        current = _step(current, part)
+        if current is None:
+            return []
+    model = _as_model(current)
+    return list(model.model_fields) if model else []
+
+
+def _step(annotation: Any, part: Any) -> Any:
+    model = _as_model(annotation)
+    if model is not None:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        return field.annotation if field else None
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is dict:
+        return args[1]
+    if origin is list:
+        return args[0]
+    if origin in (typing.Union, types.UnionType):
+        for arg in args:
+            if getattr(arg, "__name__", None) == part:
+                return arg
+            found = _step(arg, part)
+            if found is not None:
+                return found
+    if origin is typing.Annotated:
+        return _step(args[0], part)
+    return None
+
+
+def _as_model(annotation: Any) -> type[BaseModel] | None:
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def require_valid(diagnostics: list[Diagnostic]) -> None:
+    errors = [d for d in diagnostics if d.is_error]
+    if errors:
+        raise SpecError(errors)

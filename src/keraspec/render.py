@@ -1,0 +1,57 @@
+"""Diagnostics → text for people (with the source line and a caret), JSON, or GitHub annotations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+
+from .diagnostics import Diagnostic
+
+FORMATS = ("text", "json", "github")
+
+
+def render(diagnostics: Sequence[Diagnostic], fmt: str = "text") -> str:
+    if fmt == "json":
+        return json.dumps([as_dict(d) for d in diagnostics], indent=2)
+    if fmt == "github":
+        return "\n".join(github_line(d) for d in diagnostics)
+    return "\n".join(text_block(d) for d in diagnostics)
+
+
+def as_dict(d: Diagnostic) -> dict:
+    data = asdict(d)
+    data["severity"] = d.severity.value
+    data.pop("source_line")
+    return data
+
+
+def text_block(d: Diagnostic) -> str:
+    """``FILE:LINE:COL: CODE message``, then the source line with a caret, then the hint."""
+    lines = [str(d)]
+    if d.source_line is not None and d.line > 0:
+        gutter = f"{d.line:>5} | "
+        lines.append(f"{gutter}{d.source_line.rstrip()}")
+        lines.append(" " * (len(gutter) - 2) + "| " + " " * (d.column - 1) + "^")
+    if d.hint:
+        lines.append(f"      hint: {d.hint}")
+    return "\n".join(lines)
+
+
+def github_line(d: Diagnostic) -> str:
+    """A GitHub Actions workflow command; it shows up as an annotation on the line."""
+    level = "error" if d.is_error else "warning"
+    message = d.message + (f" (hint: {d.hint})" if d.hint else "")
+    message = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return f"::{level} file={d.file},line={d.line},col={d.column},title={d.code}::{message}"
+
+
+def tally(diagnostics: Sequence[Diagnostic], files: int) -> str:
+    errors = sum(d.is_error for d in diagnostics)
+    warnings = len(diagnostics) - errors
+    noun = "file" if files == 1 else "files"
+    return f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {files} {noun}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")

@@ -1,0 +1,219 @@
+"""Stage 2, schema: the shape of a spec as Pydantic models (``extra="forbid"`` throughout).
+
+The schema checks structure only: which keys exist and what kind of value each
+holds. Whether a layer type or argument exists is the catalog check's job; whether
+references resolve is the graph's. docs/spec-format.md describes the same format.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
+
+NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+REFERENCE_PATTERN = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_-]*)(?:\[(?P<index>[0-9]+)\])?")
+NODE_KINDS = ("type", "layer", "model", "op")
+
+
+def _check_name(value: str) -> str:
+    if not NAME_PATTERN.fullmatch(value):
+        raise ValueError(
+            f"`{value}` is not a valid name: use letters, digits, `_` and `-`, "
+            "starting with a letter or `_`"
+        )
+    return value
+
+
+def _check_reference(value: str) -> str:
+    if not REFERENCE_PATTERN.fullmatch(value):
+        raise ValueError(f"`{value}` is not a valid reference: write `name` or `name[index]`")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_check_name)]
+Reference = Annotated[str, AfterValidator(_check_reference)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _split_args(data: Any, own_keys: tuple[str, ...]) -> Any:
+    """Move every key that is not one of ``own_keys`` into ``args``."""
+    if not isinstance(data, dict):
+        return data
+    if "args" in data and not isinstance(data.get("args"), dict):
+        return data  # let Pydantic report it
+    own = {k: v for k, v in data.items() if k in own_keys}
+    args = {k: v for k, v in data.items() if k not in own_keys}
+    return {**own, "args": args}
+
+
+class ObjectSpec(Strict):
+    """A Keras object by class name plus constructor arguments: ``{type: Adam, learning_rate: 1e-3}``."""
+
+    type: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_args(cls, data: Any) -> Any:
+        return _split_args(data, ("type",))
+
+
+NamedObject = str | ObjectSpec
+
+
+class InputSpec(Strict):
+    """A model input: ``{shape: [None, 64], dtype: int32}``; ``None`` marks a variable dimension."""
+
+    shape: tuple[PositiveInt | None, ...]
+    dtype: str | None = None
+    batch_size: PositiveInt | None = None
+    sparse: bool = False
+
+
+class Node(Strict):
+    """One call in the graph: a layer, a shared layer, a sub-model or a ``keras.ops`` function.
+
+    Exactly one of ``type``, ``layer``, ``model`` or ``op`` says what is called. With
+    ``type`` or ``op`` the other keys are constructor (or op) arguments and end up in
+    ``args``. On a ``type`` node ``layer`` is an argument (``Bidirectional``'s layer).
+    """
+
+    type: str | None = None
+    layer: str | None = None
+    model: str | None = None
+    op: str | None = None
+    args: dict[str, Any] = Field(default_factory=dict)
+    inputs: Any = Field(default=None, validate_default=True)
+    call: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_args(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        kinds = [k for k in NODE_KINDS if k in data]
+        if "type" in data:
+            kinds = ["type"]
+        if len(kinds) != 1:
+            found = " and ".join(f"`{k}`" for k in kinds) or "none of them"
+            raise ValueError(
+                f"a node needs exactly one of `type`, `layer`, `model` or `op`; found {found}"
+            )
+        return _split_args(data, (kinds[0], "inputs", "call"))
+
+    @field_validator("inputs")
+    @classmethod
+    def _check_inputs(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("a node needs `inputs`: a reference, a list, or a mapping")
+        _check_tensor_args(value, top=True)
+        return value
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in NODE_KINDS if getattr(self, k) is not None)
+
+    @property
+    def target(self) -> str:
+        """What the node calls: a layer class, shared-layer key, model key or op name."""
+        return getattr(self, self.kind)
+
+
+def _check_tensor_args(value: Any, top: bool = False) -> None:
+    if isinstance(value, str):
+        _check_reference(value)
+    elif isinstance(value, list):
+        for item in value:
+            _check_tensor_args(item)
+    elif isinstance(value, dict) and top:
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"keyword input names must be strings, got {key!r}")
+            _check_tensor_args(item)
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(
+            f"inputs are references (`name`, `name[1]`), lists of them, or numbers; got {value!r}"
+        )
+
+
+class Graph(Strict):
+    """What a model and a sub-model share: inputs, nodes, outputs."""
+
+    inputs: dict[Name, InputSpec] = Field(min_length=1)
+    nodes: dict[Name, Node] = Field(default_factory=dict)
+    outputs: list[Reference] | dict[Name, Reference]
+
+    @field_validator("outputs")
+    @classmethod
+    def _not_empty(cls, value: Any) -> Any:
+        if not value:
+            raise ValueError("a model needs at least one output")
+        return value
+
+    def output_items(self) -> list[tuple[str, str]]:
+        """``(output key, reference)`` pairs; a list's keys are the references' names."""
+        if isinstance(self.outputs, dict):
+            return list(self.outputs.items())
+        return [(REFERENCE_PATTERN.fullmatch(r)["name"], r) for r in self.outputs]
+
+
+class SubModel(Graph):
+    """A model defined once and called like a layer (weights shared between calls)."""
+
+
+PerOutput = Annotated[dict[str, Any], Field(min_length=1)]
+
+
+class CompileSpec(Strict):
+    optimizer: NamedObject = "rmsprop"
+    loss: NamedObject | list[NamedObject] | dict[str, NamedObject] | None = None
+    loss_weights: list[float] | dict[str, float] | None = None
+    metrics: list[NamedObject] | dict[str, NamedObject | list[NamedObject]] | None = None
+    run_eagerly: bool = False
+    jit_compile: bool | Literal["auto"] = "auto"
+
+
+class Spec(Graph):
+    """A whole spec file, format version 1."""
+
+    keraspec: Literal[1]
+    name: Name
+    description: str | None = None
+    layers: dict[Name, ObjectSpec] = Field(default_factory=dict)
+    models: dict[Name, SubModel] = Field(default_factory=dict)
+    compile: CompileSpec | None = None
+    # Where the spec was read from (a loader.SourceMap); not part of what it says.
+    _source: Any = PrivateAttr(default=None)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self.model_dump() == other.model_dump()
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+# Key order when a spec is written back out (see dump.py).
+SPEC_KEY_ORDER = (
+    "keraspec",
+    "name",
+    "description",
+    "inputs",
+    "layers",
+    "models",
+    "nodes",
+    "outputs",
+    "compile",
+)
