@@ -154,6 +154,9 @@ def save_atomically(model: Any, output: Path) -> None:
     os.close(fd)
     try:
         model.save(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a saved model is an ordinary file
         os.replace(tmp, output)
     finally:
         if os.path.exists(tmp):

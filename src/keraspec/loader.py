@@ -131,7 +131,10 @@ def _yaml_error(e: yaml.MarkedYAMLError, smap: SourceMap) -> Diagnostic:
     where = smap.mark(mark) if mark else smap.at(1, 1)
     problem = e.problem or e.context or "invalid YAML"
     context = f" ({e.context})" if e.context and e.problem else ""
-    return Diagnostic.at(where, "E100", f"invalid YAML: {problem}{context}")
+    hint = None
+    if "flow" in (e.context or "") and "'['" in problem:
+        hint = 'inside `[...]` or `{...}`, quote references with an index: "enc[1]"'
+    return Diagnostic.at(where, "E100", f"invalid YAML: {problem}{context}", hint)
 
 
 class _Builder:

@@ -6,6 +6,7 @@ up must also be in the catalog, so a spec can reach nothing else in Keras.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -172,9 +173,12 @@ def _pick(tensors: dict[str, Any], ref: TensorRef) -> Any:
     return value[ref.index]
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def keras_error(location: Location, who: str, error: Exception) -> Diagnostic:
     """A Keras exception raised while building ``who``, located at the spec line that made it."""
-    text = " ".join(str(error).split())
+    text = " ".join(_ANSI.sub("", str(error)).split())
     if len(text) > 600:
         text = text[:597] + "..."
     return Diagnostic.at(location, "E400", f"Keras rejected {who}: {type(error).__name__}: {text}")
