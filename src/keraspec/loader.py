@@ -162,7 +162,8 @@ class _Builder:
             )
         self.smap.values.setdefault(path, self.smap.mark(node.start_mark))
         if node.tag not in ALLOWED_TAGS:
-            self._error(node, "E102", f"unsupported YAML tag `{node.tag}`", _TAG_HINT)
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            self._error(node, "E102", f"unsupported YAML tag `{tag}`", _TAG_HINT)
             return None
         if id(node) in self.active:
             self._error(node, "E104", "an alias refers to a mapping or list that contains it")

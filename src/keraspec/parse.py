@@ -74,7 +74,9 @@ def _diagnostic(path: DataPath, items: list[dict[str, Any]], smap: SourceMap) ->
         hint = did_you_mean(str(key), allowed_keys(first["loc"][:-1]))
         return Diagnostic.at(smap.key(path), "E201", f"unknown key `{key}` in {describe(path[:-1])}", hint)
     where = smap.value(path)
-    received = f" Received: {_label(path)}={first['input']!r}"
+    received = ""
+    if not isinstance(first["input"], (dict, list)):
+        received = f" Received: {_label(path)}={first['input']!r}"
     if len(items) > 1:
         expected = "; or ".join(dict.fromkeys(_reason(i) for i in items))
         return Diagnostic.at(where, "E203", f"invalid {describe(path)}: expected {expected}.{received}")
@@ -85,6 +87,9 @@ def _reason(item: dict[str, Any]) -> str:
     message = item["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
+    # Pydantic speaks Python; a spec author writes YAML.
+    for python, yaml_word in (("valid tuple", "list"), ("valid list", "list"), ("valid dictionary", "mapping")):
+        message = message.replace(python, yaml_word)
     return message[0].lower() + message[1:] if message else message
 
 
@@ -112,7 +117,7 @@ def describe(path: DataPath) -> str:
         parts.insert(0, f"{_SECTIONS[rest[0]]} `{rest[1]}`")
         rest = rest[2:]
     if rest:
-        field = ".".join(str(p) for p in rest)
+        field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in rest).lstrip(".")
         parts.insert(0, f"`{field}`")
     return " of ".join(parts)
 

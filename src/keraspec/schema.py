@@ -97,7 +97,7 @@ class Node(Strict):
     model: str | None = None
     op: str | None = None
     args: dict[str, Any] = Field(default_factory=dict)
-    inputs: Any = Field(default=None, validate_default=True)
+    inputs: Any
     call: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="before")
