@@ -119,6 +119,11 @@ def load_text(text: str, source: str = "<string>") -> Document:
     if not isinstance(node, yaml.MappingNode):
         where = smap.mark(node.start_mark)
         raise SpecError([Diagnostic.at(where, "E103", "a spec must be a mapping at the top level")])
+    size = expanded_size(node, {})
+    if size > MAX_VALUES:
+        message = f"the document expands to {size:,} values, more than the {MAX_VALUES:,} allowed"
+        hint = "aliases (*name) repeat their anchor's content; use fewer of them"
+        raise SpecError([Diagnostic.at(smap.at(1, 1), "E106", message, hint)])
     builder = _Builder(smap)
     data = builder.build(node, ())
     if builder.diagnostics:
@@ -132,9 +137,28 @@ def _yaml_error(e: yaml.MarkedYAMLError, smap: SourceMap) -> Diagnostic:
     problem = e.problem or e.context or "invalid YAML"
     context = f" ({e.context})" if e.context and e.problem else ""
     hint = None
+    if problem.startswith("but found another document"):
+        return Diagnostic.at(where, "E100", "a spec holds one YAML document; found a second one")
     if "flow" in (e.context or "") and "'['" in problem:
         hint = 'inside `[...]` or `{...}`, quote references with an index: "enc[1]"'
     return Diagnostic.at(where, "E100", f"invalid YAML: {problem}{context}", hint)
+
+
+def expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """How many values the tree has once aliases are expanded, without expanding them.
+
+    Each distinct node is measured once, so a "billion laughs" file costs microseconds;
+    a node that contains itself counts as one here and is reported by the builder.
+    """
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = 1
+    if isinstance(node, yaml.SequenceNode):
+        memo[key] = 1 + sum(expanded_size(item, memo) for item in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        memo[key] = 1 + sum(expanded_size(k, memo) + expanded_size(v, memo) for k, v in node.value)
+    return memo[key]
 
 
 class _Builder:
@@ -144,22 +168,9 @@ class _Builder:
         self.smap = smap
         self.diagnostics: list[Diagnostic] = []
         self.constructor = yaml.SafeLoader("")
-        self.count = 0
         self.active: set[int] = set()
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
-        self.count += 1
-        if self.count > MAX_VALUES:
-            raise SpecError(
-                [
-                    Diagnostic.at(
-                        self.smap.mark(node.start_mark),
-                        "E106",
-                        f"the document expands to more than {MAX_VALUES:,} values",
-                        hint="aliases (*name) repeat their anchor's content; use fewer of them",
-                    )
-                ]
-            )
         self.smap.values.setdefault(path, self.smap.mark(node.start_mark))
         if node.tag not in ALLOWED_TAGS:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")

@@ -1,0 +1,104 @@
+"""The load stage: positions, duplicate keys, tags, aliases, YAML 1.2 numbers."""
+
+from __future__ import annotations
+
+import pytest
+
+from keraspec.diagnostics import SpecError
+from keraspec.loader import load_file, load_text
+
+
+def codes(text: str) -> list[tuple[str, int, int]]:
+    with pytest.raises(SpecError) as info:
+        load_text(text, "t.yaml")
+    return [(d.code, d.line, d.column) for d in info.value.diagnostics]
+
+
+def test_positions_of_keys_and_values_are_one_based() -> None:
+    doc = load_text("a:\n  b: [1, 2]\n  c: {d: x}\n", "t.yaml")
+    assert doc.data == {"a": {"b": [1, 2], "c": {"d": "x"}}}
+    loc = doc.source.value(("a", "b", 1))
+    assert (loc.file, loc.line, loc.column) == ("t.yaml", 2, 10)
+    assert (doc.source.key(("a", "c")).line, doc.source.key(("a", "c")).column) == (3, 3)
+    assert doc.source.value(("a", "c", "d")).column == 10
+    assert doc.source.value(("a", "c", "d")).source_line == "  c: {d: x}"
+
+
+def test_unknown_path_falls_back_to_nearest_ancestor() -> None:
+    doc = load_text("a:\n  b: 1\n")
+    assert doc.source.value(("a", "b", "nope")).line == 2
+
+
+def test_duplicate_keys_name_both_lines() -> None:
+    with pytest.raises(SpecError) as info:
+        load_text("a: 1\nb: 2\na: 3\n", "t.yaml")
+    (d,) = info.value.diagnostics
+    assert str(d) == "t.yaml:3:1: E101 duplicate key `a` (first defined at line 1)"
+
+
+def test_keys_equal_in_python_are_duplicates() -> None:
+    assert codes("1: a\ntrue: b\n") == [("E101", 2, 1)]
+
+
+def test_yaml12_exponent_floats_and_no_timestamps() -> None:
+    data = load_text("lr: 1e-3\nbig: 2E5\nday: 2024-01-01\nn: 7\nflag: true\n").data
+    assert data == {"lr": 0.001, "big": 200000.0, "day": "2024-01-01", "n": 7, "flag": True}
+    assert isinstance(data["big"], float)
+
+
+def test_python_tags_are_rejected_and_nothing_is_constructed(tmp_path) -> None:
+    marker = tmp_path / "ran"
+    text = f'x: !!python/object/apply:os.system ["touch {marker}"]\n'
+    assert codes(text) == [("E102", 1, 4)]
+    assert not marker.exists()
+
+
+def test_custom_tags_are_rejected() -> None:
+    assert codes("a: !custom 3\nb: !!binary aGk=\n") == [("E102", 1, 4), ("E102", 2, 4)]
+
+
+def test_merge_keys_and_aliases() -> None:
+    doc = load_text("base: &b {x: 1, y: 2}\nuse:\n  <<: *b\n  y: 3\n")
+    assert doc.data["use"] == {"x": 1, "y": 3}
+
+
+def test_self_containing_alias_is_an_error() -> None:
+    assert codes("a: &a\n  b: *a\n") == [("E104", 1, 4)]
+
+
+def test_alias_bomb_is_refused_quickly() -> None:
+    lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for i in range(1, 9):
+        refs = ", ".join([f"*a{i - 1}"] * 10)
+        lines.append(f"a{i}: &a{i} [{refs}]")
+    assert [c for c, *_ in codes("\n".join(lines) + "\n")] == ["E106"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", [("E103", 1, 1)]),
+        ("# only a comment\n", [("E103", 1, 1)]),
+        ("- a\n- b\n", [("E103", 1, 1)]),
+        ("a: 1\n---\nb: 2\n", [("E100", 2, 1)]),
+        ("a: [1, 2\n", [("E100", 2, 1)]),
+        ("? [a, b]\n: 1\n", [("E105", 1, 3)]),
+    ],
+)
+def test_malformed_documents(text: str, expected: list) -> None:
+    assert codes(text) == expected
+
+
+def test_invalid_utf8_is_located(tmp_path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(b"name: ok\nother: \xff\n")
+    with pytest.raises(SpecError) as info:
+        load_file(path)
+    (d,) = info.value.diagnostics
+    assert (d.code, d.line, d.column) == ("E002", 2, 8)
+
+
+def test_missing_file_is_a_diagnostic(tmp_path) -> None:
+    with pytest.raises(SpecError) as info:
+        load_file(tmp_path / "nope.yaml")
+    assert info.value.diagnostics[0].code == "E001"
