@@ -14,10 +14,10 @@ TOLERANCE = 1e-5
 
 def assert_same_model(built: keras.Model, handwritten: keras.Model) -> None:
     """Same parameters, layer classes, weight shapes, and, with copied weights, same outputs."""
-    assert built.count_params() == handwritten.count_params()
-    assert layer_tree(built) == layer_tree(handwritten)
-    assert input_specs(built) == input_specs(handwritten)
-    assert weight_shapes(built) == weight_shapes(handwritten)
+    _assert_equal("count_params()", built.count_params(), handwritten.count_params())
+    _assert_equal("layer classes", layer_tree(built), layer_tree(handwritten))
+    _assert_equal("inputs", input_specs(built), input_specs(handwritten))
+    _assert_equal("weight shapes", weight_shapes(built), weight_shapes(handwritten))
     handwritten.set_weights(built.get_weights())
     inputs = random_inputs(built)
     assert_same_outputs(predict(built, inputs), predict(handwritten, inputs))
@@ -83,16 +83,17 @@ def assert_same_outputs(expected: Any, actual: Any, tolerance: float = TOLERANCE
     """Same list/dict structure, shapes and dtypes, values within ``tolerance``."""
     keras.tree.assert_same_structure(expected, actual)
     for want, got in zip(keras.tree.flatten(expected), keras.tree.flatten(actual), strict=True):
-        assert want.shape == got.shape
-        assert want.dtype == got.dtype
+        _assert_equal("output shape", want.shape, got.shape)
+        _assert_equal("output dtype", want.dtype, got.dtype)
         np.testing.assert_allclose(got, want, rtol=0, atol=tolerance)
 
 
 def assert_same_compile(built: keras.Model, handwritten: keras.Model) -> None:
     """Same optimizer and, output by output, the same losses, loss weights and metrics."""
-    assert getattr(built, "compiled", False) == getattr(handwritten, "compiled", False)
-    if getattr(built, "compiled", False):
-        assert compile_summary(built) == compile_summary(handwritten)
+    compiled = getattr(built, "compiled", False)
+    _assert_equal("compiled", compiled, getattr(handwritten, "compiled", False))
+    if compiled:
+        _assert_equal("compile", compile_summary(built), compile_summary(handwritten))
 
 
 def compile_summary(model: keras.Model) -> dict[str, Any]:
@@ -130,3 +131,8 @@ def _is_list_of_lists(value: list[Any]) -> bool:
 def _unnamed(config: dict[str, Any]) -> dict[str, Any]:
     # Optimizer names are uniquified per process (rm_sprop, rm_sprop_1 ...), so they never match.
     return {k: v for k, v in config.items() if k != "name"}
+
+
+def _assert_equal(what: str, built: Any, handwritten: Any) -> None:
+    # Helpers outside test modules get no pytest assertion rewriting, so say what differs.
+    assert built == handwritten, f"{what} differ:\n  built: {built}\n  handwritten: {handwritten}"

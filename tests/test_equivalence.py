@@ -15,14 +15,16 @@ from keras_compare import (
     assert_same_model,
     assert_same_outputs,
     compile_summary,
+    layer_tree,
     predict,
     random_inputs,
 )
 
 pytestmark = pytest.mark.keras
 
-SPECS = sorted((Path(__file__).parent.parent / "specs").glob("*.yaml"))
-HEADLINE = Path(__file__).parent.parent / "specs" / "headline.yaml"
+SPECS_DIR = Path(__file__).parent.parent / "specs"
+SPECS = sorted(SPECS_DIR.glob("*.yaml"))
+HEADLINE = SPECS_DIR / "headline.yaml"
 
 
 def handwritten_model(spec: Path) -> keras.Model:
@@ -46,12 +48,23 @@ def test_spec_builds_the_handwritten_model(spec: Path) -> None:
     assert_same_compile(built, reference)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="keraspec passes `sequences` by keyword, which reorders model.layers in Keras",
+)
+def test_seq2seq_matches_the_guides_positional_decoder_call() -> None:
+    assert_same_model(keraspec.build(SPECS_DIR / "seq2seq.yaml"), handwritten.seq2seq(True))
+
+
+# Saving a compiled, never-trained model stores an unbuilt optimizer; Keras warns on reload.
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
 def test_saved_model_reloads_with_same_predictions(spec: Path, tmp_path: Path) -> None:
     keras.utils.set_random_seed(0)
     model = keraspec.build(spec)
     model.save(tmp_path / "m.keras")
     reloaded = keras.models.load_model(tmp_path / "m.keras")
+    assert layer_tree(reloaded) == layer_tree(model)
     inputs = random_inputs(model)
     assert_same_outputs(predict(model, inputs), predict(reloaded, inputs))
     if getattr(model, "compiled", False):

@@ -143,6 +143,9 @@ def compile_command(spec: Path, output: Path | None, summary: bool) -> None:
     model = build_or_exit(load_or_exit(spec), compile=True)
     if summary:
         model.summary(print_fn=lambda line, **_: out.print(line, markup=False))
+    if getattr(model, "optimizer", None) is not None and not model.optimizer.built:
+        # Saved unbuilt, the optimizer reloads with a "skipping variable loading" warning.
+        model.optimizer.build(model.trainable_variables)
     save_atomically(model, output)
     err.print(f"wrote {output}", markup=False)
 
@@ -187,7 +190,8 @@ def summary(spec: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        cli.main(args=argv, prog_name="keraspec", standalone_mode=False)
+        # Without standalone mode click returns ctx.exit codes instead of exiting.
+        code = cli.main(args=argv, prog_name="keraspec", standalone_mode=False)
     except click.exceptions.Exit as e:
         return e.exit_code
     except click.ClickException as e:
@@ -198,4 +202,4 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.USAGE
     except SystemExit as e:
         return int(e.code or 0)
-    return ExitCode.OK
+    return code if isinstance(code, int) else ExitCode.OK

@@ -1,0 +1,182 @@
+"""The command line: whole outputs and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from keraspec import api
+from keraspec.cli import ExitCode, main
+
+ROOT = Path(__file__).parent.parent
+HEADLINE = ROOT / "specs" / "headline.yaml"
+INVALID = ROOT / "tests" / "cases" / "invalid"
+THREE = INVALID / "three_errors.yaml"
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_validate_valid_spec(capsys) -> None:
+    assert run(capsys, "validate", HEADLINE) == (0, "", "ok: 0 errors, 0 warnings in 1 file\n")
+
+
+def test_validate_reports_three_located_errors_in_one_run(capsys) -> None:
+    code, out, err = run(capsys, "validate", THREE)
+    assert code == ExitCode.INVALID
+    rel = str(THREE)
+    assert out == (
+        f"{rel}:9:14: E210 node `h1`: unknown layer type `Dnse`\n"
+        "    9 |   h1: {type: Dnse, units: 64, inputs: x}\n"
+        "      |              ^\n"
+        "      hint: did you mean `Dense`?\n"
+        f"{rel}:10:40: E302 cycle: `h2` → `h3` → `h2`\n"
+        "   10 |   h2: {type: Dense, units: 64, inputs: h3}\n"
+        "      |                                        ^\n"
+        "      hint: a node cannot depend on its own output\n"
+        f"{rel}:12:45: E300 node `out` refers to unknown `h4`: not a declared input or node\n"
+        "   12 |   out: {type: Dense, units: 1, inputs: [h1, h4]}\n"
+        "      |                                             ^\n"
+    )
+    assert err == "invalid: 3 errors, 0 warnings in 1 file\n"
+
+
+def test_python_tag_exits_1_and_runs_nothing(tmp_path, capsys) -> None:
+    marker = tmp_path / "pwned"
+    spec = tmp_path / "evil.yaml"
+    spec.write_text(f'keraspec: 1\nx: !!python/object/apply:os.system ["touch {marker}"]\n')
+    code, out, _ = run(capsys, "validate", spec)
+    assert code == ExitCode.INVALID
+    assert "E102 unsupported YAML tag `!!python/object/apply:os.system`" in out
+    assert not marker.exists()
+
+
+def test_globs_are_expanded(capsys) -> None:
+    code, _, err = run(capsys, "validate", str(ROOT / "specs" / "*.yaml"))
+    count = len(list((ROOT / "specs").glob("*.yaml")))
+    assert (code, err) == (0, f"ok: 0 errors, 0 warnings in {count} files\n")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["validate"],
+        ["validate", "does-not-exist.yaml"],
+        ["validate", "nothing/*.yaml"],
+        ["validate", "--format", "xml", str(HEADLINE)],
+        ["frobnicate"],
+        ["compile", str(HEADLINE), "-o", "model.h5"],
+    ],
+)
+def test_usage_errors_exit_2(capsys, args: list[str]) -> None:
+    code, _, err = run(capsys, *args)
+    assert code == ExitCode.USAGE
+    assert "Error" in err and "Traceback" not in err
+
+
+def test_json_format(capsys) -> None:
+    code, out, err = run(capsys, "validate", "--format", "json", THREE)
+    assert code == 1 and err == ""
+    first = json.loads(out)[0]
+    assert first == {
+        "code": "E210",
+        "severity": "error",
+        "message": "node `h1`: unknown layer type `Dnse`",
+        "file": str(THREE),
+        "line": 9,
+        "column": 14,
+        "hint": "did you mean `Dense`?",
+    }
+
+
+def test_github_format(capsys) -> None:
+    _, out, _ = run(capsys, "validate", "--format", "github", THREE)
+    assert out.splitlines()[0] == (
+        f"::error file={THREE},line=9,col=14,title=E210::"
+        "node `h1`: unknown layer type `Dnse` (hint: did you mean `Dense`?)"
+    )
+
+
+def test_strict_turns_warnings_into_failure(capsys) -> None:
+    unused = INVALID / "unused.yaml"
+    assert run(capsys, "validate", unused)[0] == ExitCode.OK
+    assert run(capsys, "validate", "--strict", unused)[0] == ExitCode.INVALID
+
+
+def test_internal_errors_exit_3_without_traceback(capsys, monkeypatch) -> None:
+    def explode(_):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(api, "validate", explode)
+    monkeypatch.delenv("KERASPEC_DEBUG", raising=False)
+    code, _, err = run(capsys, "validate", HEADLINE)
+    assert code == ExitCode.INTERNAL
+    assert err.startswith("keraspec: internal error: RuntimeError: boom\n")
+    assert "Traceback" not in err
+
+
+def test_python_dash_m_and_console_script_agree() -> None:
+    env = {**os.environ, "NO_COLOR": "1"}
+    module = subprocess.run(
+        [sys.executable, "-m", "keraspec", "validate", str(THREE)], capture_output=True, text=True, env=env
+    )
+    script = Path(sys.executable).with_name("keraspec")
+    direct = subprocess.run([script, "validate", str(THREE)], capture_output=True, text=True, env=env)
+    assert module.returncode == direct.returncode == 1
+    assert module.stdout == direct.stdout and "E302" in module.stdout
+
+
+@pytest.mark.keras
+def test_compile_writes_a_loadable_model(tmp_path, capsys) -> None:
+    import keras
+
+    out_file = tmp_path / "nested" / "headline.keras"
+    code, out, err = run(capsys, "compile", HEADLINE, "-o", out_file, "--summary")
+    assert code == 0, err
+    assert "Total params: 5,200,610" in out
+    assert err.endswith(f"wrote {out_file}\n")
+    model = keras.models.load_model(out_file)
+    assert model.count_params() == 5_200_610
+    assert [p.name for p in tmp_path.joinpath("nested").iterdir()] == ["headline.keras"]
+
+
+@pytest.mark.keras
+def test_compile_of_invalid_spec_writes_nothing(tmp_path, capsys) -> None:
+    out_file = tmp_path / "broken.keras"
+    code, out, _ = run(capsys, "compile", THREE, "-o", out_file)
+    assert code == ExitCode.INVALID
+    assert "E210" in out
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.keras
+def test_keras_errors_point_at_the_node(tmp_path, capsys) -> None:
+    spec = tmp_path / "mismatch.yaml"
+    spec.write_text(
+        "keraspec: 1\nname: m\ninputs:\n  a: {shape: [3]}\n  b: {shape: [4]}\n"
+        "nodes:\n  s: {type: Add, inputs: [a, b]}\noutputs: [s]\n"
+    )
+    code, out, _ = run(capsys, "compile", spec, "-o", tmp_path / "m.keras")
+    assert code == ExitCode.INVALID
+    first = out.splitlines()[0]
+    assert first.startswith(f"{spec}:7:3: E400 Keras rejected node `s`: ValueError:")
+    assert first.endswith("Inputs have incompatible shapes. Received shapes (3,) and (4,)")
+    assert not (tmp_path / "m.keras").exists()
+
+
+@pytest.mark.keras
+def test_summary_table(capsys) -> None:
+    code, out, _ = run(capsys, "summary", HEADLINE)
+    assert code == 0
+    assert "Total params: 5,200,610" in out
+    for node in ("embedded", "lstm_out", "aux_output", "merged", "main_output"):
+        assert node in out
+    assert "5,120,000" in out and "69,760" in out
