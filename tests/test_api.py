@@ -56,7 +56,9 @@ def test_validate_returns_load_errors_instead_of_raising(tmp_path) -> None:
 
 
 def test_warnings_do_not_block_building() -> None:
-    spec = keraspec.loads(TINY.replace("  y:", "  unused: {type: Dense, units: 1, inputs: x}\n  y:"))
+    spec = keraspec.loads(
+        TINY.replace("  y:", "  unused: {type: Dense, units: 1, inputs: x}\n  y:")
+    )
     (d,) = keraspec.validate(spec)
     assert (d.code, d.severity) == ("W321", Severity.WARNING)
     keraspec.lower(spec)
@@ -82,7 +84,8 @@ def test_dumps_writes_the_user_format() -> None:
 def test_lowering_is_deterministic_and_ordered_by_dependencies() -> None:
     text = TINY.replace(
         "  y: {type: Dense, units: 2, inputs: x}",
-        "  late: {type: Dense, units: 2, inputs: early}\n  early: {type: Dense, units: 2, inputs: x}",
+        "  late: {type: Dense, units: 2, inputs: early}\n"
+        "  early: {type: Dense, units: 2, inputs: x}",
     ).replace("[y]", "[late]")
     program = keraspec.lower(keraspec.loads(text))
     assert [c.id for c in program.main.calls] == ["early", "late"]
@@ -97,12 +100,15 @@ def test_topological_ties_keep_declaration_order() -> None:
 
 
 def test_validate_never_imports_tensorflow_or_keras() -> None:
+    broken = ROOT / "tests" / "cases" / "invalid" / "three_errors.yaml"
     code = (
         "import sys, keraspec\n"
         "from keraspec.cli import main\n"
-        f"rc = main(['validate', {str(HEADLINE)!r}, {str(ROOT / 'tests/cases/invalid/three_errors.yaml')!r}])\n"
+        f"rc = main(['validate', {str(HEADLINE)!r}, {str(broken)!r}])\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras'))\n"
         "print(rc, heavy)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip().splitlines()[-1] == "1 []"

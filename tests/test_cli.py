@@ -126,10 +126,15 @@ def test_internal_errors_exit_3_without_traceback(capsys, monkeypatch) -> None:
 def test_python_dash_m_and_console_script_agree() -> None:
     env = {**os.environ, "NO_COLOR": "1"}
     module = subprocess.run(
-        [sys.executable, "-m", "keraspec", "validate", str(THREE)], capture_output=True, text=True, env=env
+        [sys.executable, "-m", "keraspec", "validate", str(THREE)],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     script = Path(sys.executable).with_name("keraspec")
-    direct = subprocess.run([script, "validate", str(THREE)], capture_output=True, text=True, env=env)
+    direct = subprocess.run(
+        [script, "validate", str(THREE)], capture_output=True, text=True, env=env
+    )
     assert module.returncode == direct.returncode == 1
     assert module.stdout == direct.stdout and "E302" in module.stdout
 

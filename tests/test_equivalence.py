@@ -53,7 +53,8 @@ def test_spec_builds_the_handwritten_model(spec: Path) -> None:
     reason="keraspec passes `sequences` by keyword, which reorders model.layers in Keras",
 )
 def test_seq2seq_matches_the_guides_positional_decoder_call() -> None:
-    assert_same_model(keraspec.build(SPECS_DIR / "seq2seq.yaml"), handwritten.seq2seq(True))
+    built = keraspec.build(SPECS_DIR / "seq2seq.yaml")
+    assert_same_model(built, handwritten.seq2seq(positional=True))
 
 
 # Saving a compiled, never-trained model stores an unbuilt optimizer; Keras warns on reload.

@@ -106,6 +106,7 @@ def test_call_arguments_and_indexed_outputs() -> None:
     v = np.ones((2, 9, 8), "float32")
     state, scores = model.predict([q, v], verbose=0)
     assert state.shape == (2, 5)
+    assert scores.shape == (2, 2 * 6 * 9)  # heads x query steps x value steps
 
 
 def test_compile_lists_align_with_outputs() -> None:

@@ -88,10 +88,14 @@ def _check_layer(c: Checker, type_: str, args: dict[str, Any], path: DataPath, w
     return True
 
 
-def _check_args(c: Checker, args: dict[str, Any], known: dict[str, Any], path: DataPath, who: str) -> None:
+def _check_args(
+    c: Checker, args: dict[str, Any], known: dict[str, Any], path: DataPath, who: str
+) -> None:
     for arg, value in args.items():
         if arg in RESERVED_ARGS:
-            c.key_error((*path, arg), "E213", f"{who}: `{arg}` is set by keraspec from the id", "remove it")
+            c.key_error(
+                (*path, arg), "E213", f"{who}: `{arg}` is set by keraspec from the id", "remove it"
+            )
         elif arg not in known:
             hint = did_you_mean(str(arg), known)
             c.key_error((*path, arg), "E211", f"{who}: unknown argument `{arg}`", hint)
@@ -132,7 +136,9 @@ def _check_layer_value(c: Checker, arg: str, value: Any, path: DataPath, who: st
     if isinstance(value, str):
         if value not in c.spec.layers and value not in c.spec.models:
             hint = did_you_mean(value, [*c.spec.layers, *c.spec.models])
-            c.error(path, "E310", f"{who}: `{arg}` names unknown shared layer or model `{value}`", hint)
+            c.error(
+                path, "E310", f"{who}: `{arg}` names unknown shared layer or model `{value}`", hint
+            )
     elif isinstance(value, dict) and isinstance(value.get("type"), str):
         inner = ObjectSpec.model_validate(value)
         _check_layer(c, inner.type, inner.args, path, f"{who} `{arg}`")
@@ -143,12 +149,14 @@ def _check_layer_value(c: Checker, arg: str, value: Any, path: DataPath, who: st
 def _check_object(c: Checker, kind: str, value: Any, path: DataPath, who: str) -> None:
     """An initializer, regularizer, loss ...: a Keras name, or ``{type: Class, ...}``."""
     classes = catalog.classes(kind)
-    if value is None or isinstance(value, (int, float)) and kind == "metrics":
+    if value is None or (isinstance(value, (int, float)) and kind == "metrics"):
         return
     if isinstance(value, str):
         names = [*catalog.string_names(kind), *classes]
         if value not in names:
-            c.error(path, "E215", f"{who}: unknown {kind[:-1]} `{value}`", did_you_mean(value, names))
+            c.error(
+                path, "E215", f"{who}: unknown {kind[:-1]} `{value}`", did_you_mean(value, names)
+            )
         return
     spec = value if isinstance(value, ObjectSpec) else _as_object(value)
     if spec is None:
@@ -173,7 +181,9 @@ def _check_call(c: Checker, node: Node, known: dict[str, Any], path: DataPath, w
         for key in node.inputs:
             if key not in known:
                 hint = did_you_mean(str(key), known)
-                c.key_error((*path, "inputs", key), "E218", f"{who}: unknown call argument `{key}`", hint)
+                c.key_error(
+                    (*path, "inputs", key), "E218", f"{who}: unknown call argument `{key}`", hint
+                )
     for key in node.call:
         if key not in known or key == first:
             hint = did_you_mean(str(key), [k for k in known if k != first])
@@ -183,8 +193,12 @@ def _check_call(c: Checker, node: Node, known: dict[str, Any], path: DataPath, w
 def _check_constant_inputs(c: Checker, inputs: Any, path: DataPath, who: str) -> None:
     for sub_path, value in _leaves(inputs, path):
         if not isinstance(value, str):
-            c.error(sub_path, "E219", f"{who}: a layer's inputs must be references, got {value!r}",
-                    "constant operands are for `op` nodes")
+            c.error(
+                sub_path,
+                "E219",
+                f"{who}: a layer's inputs must be references, got {value!r}",
+                "constant operands are for `op` nodes",
+            )
 
 
 def _leaves(value: Any, path: DataPath) -> Iterable[tuple[DataPath, Any]]:
@@ -201,19 +215,36 @@ def _leaves(value: Any, path: DataPath) -> Iterable[tuple[DataPath, Any]]:
 def _check_op(c: Checker, node: Node, path: DataPath, who: str) -> None:
     ops = catalog.catalog()["ops"]
     if node.op not in ops:
-        c.error((*path, "op"), "E220", f"{who}: unknown or disallowed op `{node.op}`", did_you_mean(node.op, ops))
+        c.error(
+            (*path, "op"),
+            "E220",
+            f"{who}: unknown or disallowed op `{node.op}`",
+            did_you_mean(node.op, ops),
+        )
         return
     known = catalog.op_args(node.op)
     for arg in node.call:
-        c.key_error((*path, "call", arg), "E218", f"{who}: `call` is for layers; give op arguments directly")
+        c.key_error(
+            (*path, "call", arg), "E218", f"{who}: `call` is for layers; give op arguments directly"
+        )
     for arg in node.args:
         if arg not in known:
-            c.key_error((*path, arg), "E211", f"{who} ({node.op}): unknown argument `{arg}`", did_you_mean(str(arg), known))
+            c.key_error(
+                (*path, arg),
+                "E211",
+                f"{who} ({node.op}): unknown argument `{arg}`",
+                did_you_mean(str(arg), known),
+            )
     if isinstance(node.inputs, dict):
         for key in node.inputs:
             if key not in known:
                 hint = did_you_mean(str(key), known)
-                c.key_error((*path, "inputs", key), "E218", f"{who} ({node.op}): unknown argument `{key}`", hint)
+                c.key_error(
+                    (*path, "inputs", key),
+                    "E218",
+                    f"{who} ({node.op}): unknown argument `{key}`",
+                    hint,
+                )
 
 
 def _check_compile(c: Checker, spec: Spec) -> None:
@@ -227,13 +258,25 @@ def _check_compile(c: Checker, spec: Spec) -> None:
         if isinstance(value, dict):
             for key, item in value.items():
                 if key not in keys:
-                    hint = did_you_mean(str(key), keys) or f"outputs are {', '.join(f'`{k}`' for k in keys)}"
-                    c.key_error((*where, key), "E230", f"`compile.{field_name}` names unknown output `{key}`", hint)
+                    hint = (
+                        did_you_mean(str(key), keys)
+                        or f"outputs are {', '.join(f'`{k}`' for k in keys)}"
+                    )
+                    c.key_error(
+                        (*where, key),
+                        "E230",
+                        f"`compile.{field_name}` names unknown output `{key}`",
+                        hint,
+                    )
                 elif kind:
                     _check_objects(c, kind, item, (*where, key), f"`compile.{field_name}`")
         elif isinstance(value, list):
             if field_name != "metrics" and len(value) != len(keys):
-                c.error(where, "E231", f"`compile.{field_name}` has {len(value)} entries for {len(keys)} outputs")
+                c.error(
+                    where,
+                    "E231",
+                    f"`compile.{field_name}` has {len(value)} entries for {len(keys)} outputs",
+                )
             if kind:
                 _check_objects(c, kind, value, where, f"`compile.{field_name}`")
         elif kind and value is not None:

@@ -101,7 +101,10 @@ def _check_global_names(spec: Spec, source: SourceMap) -> list[Diagnostic]:
             if name in seen:
                 first = seen[name]
                 line = source.key(first).line
-                message = f"`{name}` is defined twice: as {describe(first)} (line {line}) and as {describe((section, name))}"
+                message = (
+                    f"`{name}` is defined twice: as {describe(first)} (line {line})"
+                    f" and as {describe((section, name))}"
+                )
                 out.append(Diagnostic.at(source.key((section, name)), "E301", message))
             else:
                 seen[name] = (section, name)
@@ -112,7 +115,7 @@ def _check_scope(scope: Scope) -> None:
     g = scope.graph
     for name in g.inputs:
         scope.dag.add_node(name)
-    for name, node in g.nodes.items():
+    for name in g.nodes:
         if name in g.inputs and scope.prefix:
             path = (*scope.prefix, "nodes", name)
             scope.key_error(path, "E301", f"`{name}` is both an input and a node{scope.where()}")
@@ -127,11 +130,23 @@ def _check_scope(scope: Scope) -> None:
 def _check_node(scope: Scope, name: str, node: Node) -> None:
     path = (*scope.prefix, "nodes", name)
     if node.kind == "layer" and node.layer not in scope.spec.layers:
-        hint = did_you_mean(node.layer, scope.spec.layers) or "shared layers are defined under `layers:`"
-        scope.error((*path, "layer"), "E310", f"node `{name}` uses unknown shared layer `{node.layer}`", hint)
+        hint = (
+            did_you_mean(node.layer, scope.spec.layers)
+            or "shared layers are defined under `layers:`"
+        )
+        scope.error(
+            (*path, "layer"),
+            "E310",
+            f"node `{name}` uses unknown shared layer `{node.layer}`",
+            hint,
+        )
     if node.kind == "model" and node.model not in scope.spec.models:
-        hint = did_you_mean(node.model, scope.spec.models) or "sub-models are defined under `models:`"
-        scope.error((*path, "model"), "E311", f"node `{name}` calls unknown model `{node.model}`", hint)
+        hint = (
+            did_you_mean(node.model, scope.spec.models) or "sub-models are defined under `models:`"
+        )
+        scope.error(
+            (*path, "model"), "E311", f"node `{name}` calls unknown model `{node.model}`", hint
+        )
     refs = list(tensor_references(node.inputs, (*path, "inputs")))
     if not refs:
         scope.error((*path, "inputs"), "E305", f"node `{name}` has no tensor inputs")
@@ -146,15 +161,23 @@ def _check_reference(scope: Scope, who: str, ref: TensorRef, path: DataPath) -> 
         hint = did_you_mean(ref.node, scope.names)
         if hint is None and scope.prefix and ref.node in scope.spec.nodes | scope.spec.inputs:
             hint = "a sub-model sees only its own inputs and nodes; add an input to it instead"
-        message = f"{who}{scope.where()} refers to unknown `{ref.node}`: not a declared input or node"
+        message = (
+            f"{who}{scope.where()} refers to unknown `{ref.node}`: not a declared input or node"
+        )
         scope.error(path, "E300", message, hint)
         return False
     if ref.index is not None:
         count = output_count(scope, ref.node)
         if count == 1:
-            scope.error(path, "E303", f"`{ref}`: `{ref.node}` has a single output", f"write `{ref.node}`")
+            scope.error(
+                path, "E303", f"`{ref}`: `{ref.node}` has a single output", f"write `{ref.node}`"
+            )
         elif count is not None and ref.index >= count:
-            scope.error(path, "E303", f"`{ref}` is out of range: `{ref.node}` has {count} outputs (0 to {count - 1})")
+            scope.error(
+                path,
+                "E303",
+                f"`{ref}` is out of range: `{ref.node}` has {count} outputs (0 to {count - 1})",
+            )
     return True
 
 
@@ -180,7 +203,9 @@ def _check_cycles(scope: Scope) -> bool:
             cycle.append(target)
         chain = " → ".join(f"`{n}`" for n in cycle)
         path = (*scope.prefix, "nodes", first, "inputs")
-        scope.error(path, "E302", f"cycle{scope.where()}: {chain}", "a node cannot depend on its own output")
+        scope.error(
+            path, "E302", f"cycle{scope.where()}: {chain}", "a node cannot depend on its own output"
+        )
     return found
 
 
@@ -190,7 +215,9 @@ def _check_reachability(scope: Scope) -> None:
     for name in scope.graph.inputs:
         if name not in used:
             path = (*scope.prefix, "inputs", name)
-            scope.key_error(path, "W320", f"input `{name}`{scope.where()} is not used by any output")
+            scope.key_error(
+                path, "W320", f"input `{name}`{scope.where()} is not used by any output"
+            )
     for name in scope.graph.nodes:
         if name not in used:
             path = (*scope.prefix, "nodes", name)
@@ -234,7 +261,9 @@ def output_count(scope: Scope, name: str) -> int | None:
         return _op_output_count(node)
     if node.kind == "layer":
         shared = scope.spec.layers.get(node.layer)
-        return _layer_output_count(shared.type, shared.args, node.call, scope.spec) if shared else None
+        return (
+            _layer_output_count(shared.type, shared.args, node.call, scope.spec) if shared else None
+        )
     return _layer_output_count(node.type, node.args, node.call, scope.spec)
 
 
@@ -294,7 +323,14 @@ def lower(spec: Spec) -> Program:
 
 def _lower_graph(graph: Graph, name: str, prefix: DataPath, source: SourceMap) -> GraphIR:
     inputs = tuple(
-        InputDecl(i, spec.shape, spec.dtype, spec.batch_size, spec.sparse, source.key((*prefix, "inputs", i)))
+        InputDecl(
+            i,
+            spec.shape,
+            spec.dtype,
+            spec.batch_size,
+            spec.sparse,
+            source.key((*prefix, "inputs", i)),
+        )
         for i, spec in graph.inputs.items()
     )
     calls = tuple(
@@ -327,7 +363,16 @@ def _lower_node(node_id: str, node: Node, location: Any) -> Call:
     else:
         args, kwargs = (_tensor_arg(inputs),), {}
     kind = "shared" if node.kind == "layer" else ("layer" if node.kind == "type" else node.kind)
-    return Call(node_id, kind, node.target, freeze(node.args), args, freeze(kwargs), freeze(node.call), location)
+    return Call(
+        node_id,
+        kind,
+        node.target,
+        freeze(node.args),
+        args,
+        freeze(kwargs),
+        freeze(node.call),
+        location,
+    )
 
 
 def _tensor_arg(value: Any) -> Any:
@@ -354,7 +399,9 @@ def _lower_compile(spec: Spec) -> CompileIR | None:
     )
 
 
-def per_output(value: Any, keys: list[str], named: bool, broadcast: bool = False, nested: bool = False) -> Any:
+def per_output(
+    value: Any, keys: list[str], named: bool, broadcast: bool = False, nested: bool = False
+) -> Any:
     """Align a compile argument with the outputs: a dict by output name or a list in order.
 
     One loss for several outputs applies to each of them (Keras 3 would reject it
@@ -374,8 +421,11 @@ def per_output(value: Any, keys: list[str], named: bool, broadcast: bool = False
     else:
         return _object(value)
     if nested:
-        items = [[_object(m) for m in (i if isinstance(i, list) else [i])] if i is not None else [] for i in items]
-    return dict(zip(keys, items)) if named else items
+        items = [
+            [_object(m) for m in (i if isinstance(i, list) else [i])] if i is not None else []
+            for i in items
+        ]
+    return dict(zip(keys, items, strict=True)) if named else items
 
 
 def _object(value: Any) -> Any:

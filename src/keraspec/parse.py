@@ -52,12 +52,11 @@ def data_path(loc: tuple[Any, ...], data: Any) -> DataPath:
     path: list[Any] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        else:
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if not (in_dict or in_list):
             continue
+        node = node[part]
         path.append(part)
     return tuple(path)
 
@@ -72,14 +71,18 @@ def _diagnostic(path: DataPath, items: list[dict[str, Any]], smap: SourceMap) ->
     if kind == "extra_forbidden":
         key = path[-1]
         hint = did_you_mean(str(key), allowed_keys(first["loc"][:-1]))
-        return Diagnostic.at(smap.key(path), "E201", f"unknown key `{key}` in {describe(path[:-1])}", hint)
+        return Diagnostic.at(
+            smap.key(path), "E201", f"unknown key `{key}` in {describe(path[:-1])}", hint
+        )
     where = smap.value(path)
     received = ""
     if not isinstance(first["input"], (dict, list)):
         received = f" Received: {_label(path)}={first['input']!r}"
     if len(items) > 1:
         expected = "; or ".join(dict.fromkeys(_reason(i) for i in items))
-        return Diagnostic.at(where, "E203", f"invalid {describe(path)}: expected {expected}.{received}")
+        return Diagnostic.at(
+            where, "E203", f"invalid {describe(path)}: expected {expected}.{received}"
+        )
     return Diagnostic.at(where, "E203", f"invalid {describe(path)}: {_reason(first)}.{received}")
 
 
@@ -88,7 +91,11 @@ def _reason(item: dict[str, Any]) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
     # Pydantic speaks Python; a spec author writes YAML.
-    for python, yaml_word in (("valid tuple", "list"), ("valid list", "list"), ("valid dictionary", "mapping")):
+    for python, yaml_word in (
+        ("valid tuple", "list"),
+        ("valid list", "list"),
+        ("valid dictionary", "mapping"),
+    ):
         message = message.replace(python, yaml_word)
     return message[0].lower() + message[1:] if message else message
 

@@ -61,7 +61,7 @@ def _split_args(data: Any, own_keys: tuple[str, ...]) -> Any:
 
 
 class ObjectSpec(Strict):
-    """A Keras object by class name plus constructor arguments: ``{type: Adam, learning_rate: 1e-3}``."""
+    """A Keras object by class name plus its arguments: ``{type: Adam, learning_rate: 1e-3}``."""
 
     type: str
     args: dict[str, Any] = Field(default_factory=dict)

@@ -29,12 +29,16 @@ def summarize(spec: Spec) -> tuple[list[tuple[str, ...]], int]:
             weights = model.get_layer(layer_name).count_params()
             params = f"{weights:,}" if layer_name not in counted else f"(shared {layer_name})"
             counted.add(layer_name)
-        rows.append((call.id, _label(call), _inputs(call), _shape(builder.tensors[call.id]), params))
+        rows.append(
+            (call.id, _label(call), _inputs(call), _shape(builder.tensors[call.id]), params)
+        )
     return rows, model.count_params()
 
 
 def _label(call: Call) -> str:
-    return {"layer": call.target, "op": f"ops.{call.target}"}.get(call.kind, f"{call.kind} {call.target}")
+    return {"layer": call.target, "op": f"ops.{call.target}"}.get(
+        call.kind, f"{call.kind} {call.target}"
+    )
 
 
 def _inputs(call: Call) -> str:
@@ -43,7 +47,11 @@ def _inputs(call: Call) -> str:
 
 
 def _text(value: Any) -> str:
-    return "[" + ", ".join(str(v) for v in _flat(value)) + "]" if isinstance(value, tuple) else str(value)
+    return (
+        "[" + ", ".join(str(v) for v in _flat(value)) + "]"
+        if isinstance(value, tuple)
+        else str(value)
+    )
 
 
 def _flat(values: Any) -> list[Any]:

@@ -18,15 +18,92 @@ CATALOG_PATH = Path(__file__).with_name("keras_catalog.json")
 
 # keras.ops functions usable as graph nodes: tensor in, tensor(s) out, no side effects.
 ALLOWED_OPS = (
-    "abs add all any argmax argmin average cast clip concatenate cos cumsum "
-    "divide dot einsum equal erf exp expand_dims flip floor gelu greater hard_sigmoid "
-    "leaky_relu less log log_softmax logical_and logical_not logical_or logsumexp "
-    "matmul max maximum mean min minimum mod moveaxis multiply negative norm "
-    "not_equal one_hot ones_like power prod reciprocal relu relu6 repeat reshape "
-    "round rsqrt selu sigmoid sign silu sin slice softmax softplus split sqrt square "
-    "squeeze stack std subtract sum swapaxes take take_along_axis tanh tile top_k "
-    "transpose tril triu true_divide unstack var where zeros_like"
-).split()
+    "abs",
+    "add",
+    "all",
+    "any",
+    "argmax",
+    "argmin",
+    "average",
+    "cast",
+    "clip",
+    "concatenate",
+    "cos",
+    "cumsum",
+    "divide",
+    "dot",
+    "einsum",
+    "equal",
+    "erf",
+    "exp",
+    "expand_dims",
+    "flip",
+    "floor",
+    "gelu",
+    "greater",
+    "hard_sigmoid",
+    "leaky_relu",
+    "less",
+    "log",
+    "log_softmax",
+    "logical_and",
+    "logical_not",
+    "logical_or",
+    "logsumexp",
+    "matmul",
+    "max",
+    "maximum",
+    "mean",
+    "min",
+    "minimum",
+    "mod",
+    "moveaxis",
+    "multiply",
+    "negative",
+    "norm",
+    "not_equal",
+    "one_hot",
+    "ones_like",
+    "power",
+    "prod",
+    "reciprocal",
+    "relu",
+    "relu6",
+    "repeat",
+    "reshape",
+    "round",
+    "rsqrt",
+    "selu",
+    "sigmoid",
+    "sign",
+    "silu",
+    "sin",
+    "slice",
+    "softmax",
+    "softplus",
+    "split",
+    "sqrt",
+    "square",
+    "squeeze",
+    "stack",
+    "std",
+    "subtract",
+    "sum",
+    "swapaxes",
+    "take",
+    "take_along_axis",
+    "tanh",
+    "tile",
+    "top_k",
+    "transpose",
+    "tril",
+    "triu",
+    "true_divide",
+    "unstack",
+    "var",
+    "where",
+    "zeros_like",
+)
 
 # Base classes whose ``**kwargs`` lead only to ``Layer.__init__``.
 _STOP_AT = ("Layer", "Operation", "KerasSaveable", "object")
@@ -102,9 +179,9 @@ def build_catalog() -> dict[str, Any]:
     layers = {}
     for name in sorted(dir(keras.layers)):
         obj = getattr(keras.layers, name)
-        if inspect.isclass(obj) and issubclass(obj, keras.layers.Layer):
-            if name not in DENIED_LAYERS:
-                layers[name] = layer_entry(obj)
+        is_layer = inspect.isclass(obj) and issubclass(obj, keras.layers.Layer)
+        if is_layer and name not in DENIED_LAYERS:
+            layers[name] = layer_entry(obj)
     ops = {}
     for name in ALLOWED_OPS:
         ops[name] = {"args": params_of(getattr(keras.ops, name))[0]}
@@ -137,8 +214,19 @@ def build_catalog() -> dict[str, Any]:
 _NOT_ACTIVATIONS = {"deserialize", "get", "serialize"}
 # Lower-case names keras.optimizers.get accepts (it lower-cases the class name).
 _OPTIMIZER_STRINGS = (
-    "adadelta adafactor adagrad adam adamw adamax ftrl lamb lion nadam rmsprop sgd"
-).split()
+    "adadelta",
+    "adafactor",
+    "adagrad",
+    "adam",
+    "adamw",
+    "adamax",
+    "ftrl",
+    "lamb",
+    "lion",
+    "nadam",
+    "rmsprop",
+    "sgd",
+)
 
 
 def _function_names(module: Any) -> list[str]:

@@ -62,7 +62,7 @@ class ModelBuilder:
         inputs = [tensors[d.id] for d in graph.inputs]
         outputs = [_pick(tensors, ref) for _, ref in graph.outputs]
         if graph.named_outputs:
-            result: Any = {key: t for (key, _), t in zip(graph.outputs, outputs)}
+            result: Any = {key: t for (key, _), t in zip(graph.outputs, outputs, strict=True)}
         else:
             result = outputs[0] if len(outputs) == 1 else outputs
         return keras.Model(inputs[0] if len(inputs) == 1 else inputs, result, name=graph.name)
@@ -154,13 +154,21 @@ def _without_type(value: Mapping[str, Any]) -> dict[str, Any]:
 def _allowed(module: Any, kind: str, name: str) -> Any:
     # Defence in depth: validation already rejected names outside the catalog.
     if name not in catalog.classes(kind):
-        raise SpecError([Diagnostic.at(Location("<ir>", 0, 0), "E210", f"`{name}` is not an allowed {kind[:-1]}")])
+        raise SpecError(
+            [
+                Diagnostic.at(
+                    Location("<ir>", 0, 0), "E210", f"`{name}` is not an allowed {kind[:-1]}"
+                )
+            ]
+        )
     return getattr(module, name)
 
 
 def _op(name: str) -> Any:
     if name not in catalog.catalog()["ops"]:
-        raise SpecError([Diagnostic.at(Location("<ir>", 0, 0), "E220", f"op `{name}` is not allowed")])
+        raise SpecError(
+            [Diagnostic.at(Location("<ir>", 0, 0), "E220", f"op `{name}` is not allowed")]
+        )
     return getattr(keras.ops, name)
 
 

@@ -1,0 +1,81 @@
+"""Imports run in one direction: only the emitter (and what needs a live model) imports Keras."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).parent.parent / "src" / "keraspec"
+HEAVY = {"keras", "tensorflow"}
+# Modules allowed to import Keras at module level (the emitter), or inside functions.
+EMITTERS = {"emit/keras_model.py"}
+LAZY = {"catalog/generate.py", "summary.py", "api.py"}
+
+
+def imported_roots(tree: ast.AST, top_level_only: bool) -> set[str]:
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    roots = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            roots |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            roots.add(node.module.split(".")[0])
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("emit"):
+            roots.add("emit")
+    return roots
+
+
+def test_only_the_emitter_imports_keras() -> None:
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = path.relative_to(PACKAGE).as_posix()
+        if name in EMITTERS:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        top_level = imported_roots(tree, top_level_only=True)
+        assert not top_level & (HEAVY | {"emit"}), f"{name} imports Keras at module level"
+        if name not in LAZY:
+            assert not imported_roots(tree, top_level_only=False) & HEAVY, name
+
+
+# Pipeline levels: a module may import (relatively) only modules of a lower level.
+LEVELS = {
+    "diagnostics": 0,
+    "loader": 1,
+    "ir": 1,
+    "render": 1,
+    "schema": 2,
+    "parse": 3,
+    "catalog": 3,
+    "dump": 3,
+    "catalog_check": 4,
+    "graph": 4,
+    "emit": 5,
+    "api": 6,
+    "summary": 7,
+    "cli": 8,
+    "__main__": 9,
+}
+
+
+def relative_imports(path: Path) -> set[str]:
+    """Top-level keraspec modules that ``path`` imports relatively."""
+    depth = len(path.relative_to(PACKAGE).parts)  # 1 for keraspec/x.py, 2 in a subpackage
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == depth:
+            if node.module:
+                found.add(node.module.split(".")[0])
+            else:
+                found |= {alias.name for alias in node.names}
+    return found
+
+
+def test_stages_import_only_earlier_stages() -> None:
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        module = parts[0] if parts[0] != "__init__" else None
+        if module is None:
+            continue
+        for imported in relative_imports(path) - {module}:
+            assert LEVELS[imported] < LEVELS[module], f"{module} imports later stage {imported}"
