@@ -174,12 +174,8 @@ def shared_vision() -> keras.Model:
     return keras.Model([digit_a, digit_b], out)
 
 
-def seq2seq(positional: bool = False) -> keras.Model:
-    """The lstm_seq2seq example; ``positional=True`` is its exact decoder call.
-
-    keraspec can only pass ``sequences`` by keyword, and Keras orders ``model.layers``
-    differently for ``lstm(x, initial_state=s)`` and ``lstm(sequences=x, initial_state=s)``.
-    """
+def seq2seq() -> keras.Model:
+    """The lstm_seq2seq example, decoder called as there: ``lstm(x, initial_state=s)``."""
     num_encoder_tokens, num_decoder_tokens, latent_dim = 71, 93, 256
     encoder_inputs = keras.Input(shape=(None, num_encoder_tokens))
     encoder = layers.LSTM(latent_dim, return_state=True)
@@ -188,10 +184,7 @@ def seq2seq(positional: bool = False) -> keras.Model:
 
     decoder_inputs = keras.Input(shape=(None, num_decoder_tokens))
     decoder_lstm = layers.LSTM(latent_dim, return_sequences=True, return_state=True)
-    if positional:
-        decoder_outputs, _, _ = decoder_lstm(decoder_inputs, initial_state=encoder_states)
-    else:
-        decoder_outputs, _, _ = decoder_lstm(sequences=decoder_inputs, initial_state=encoder_states)
+    decoder_outputs, _, _ = decoder_lstm(decoder_inputs, initial_state=encoder_states)
     decoder_dense = layers.Dense(num_decoder_tokens, activation="softmax")
     decoder_outputs = decoder_dense(decoder_outputs)
     model = keras.Model([encoder_inputs, decoder_inputs], decoder_outputs)

@@ -112,3 +112,12 @@ def test_validate_never_imports_tensorflow_or_keras() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip().splitlines()[-1] == "1 []"
+
+
+def test_object_specs_from_python_and_from_yaml() -> None:
+    from keraspec.schema import ObjectSpec
+
+    assert ObjectSpec(type="L2", args={"l2": 0.1}).args == {"l2": 0.1}
+    assert ObjectSpec.model_validate({"type": "L2", "l2": 0.1}).args == {"l2": 0.1}
+    # a YAML argument that happens to be called `args` stays an argument
+    assert ObjectSpec.model_validate({"type": "X", "args": ["id"]}).args == {"args": ["id"]}

@@ -14,7 +14,7 @@ from .catalog import DENIED_LAYERS
 from .diagnostics import Diagnostic, did_you_mean
 from .loader import SourceMap
 from .parse import DataPath, source_of
-from .schema import Node, ObjectSpec, Spec
+from .schema import REFERENCE_PATTERN, Node, ObjectSpec, Spec
 
 DENIED_REASONS = {
     "Lambda": "it runs arbitrary Python code",
@@ -30,6 +30,7 @@ class Checker:
     spec: Spec
     source: SourceMap
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    tensor_names: set[str] = field(default_factory=set)  # inputs and nodes of the model at hand
 
     def error(self, path: DataPath, code: str, message: str, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic.at(self.source.value(path), code, message, hint))
@@ -43,6 +44,7 @@ def check(spec: Spec) -> list[Diagnostic]:
     for name, layer in spec.layers.items():
         _check_layer(checker, layer.type, layer.args, ("layers", name), f"shared layer `{name}`")
     for prefix, graph in [((), spec), *((("models", n), m) for n, m in spec.models.items())]:
+        checker.tensor_names = {*graph.inputs, *graph.nodes}
         for name, node in graph.nodes.items():
             _check_node(checker, node, (*prefix, "nodes", name), f"node `{name}`")
     if spec.compile is not None:
@@ -80,7 +82,8 @@ def _check_layer(c: Checker, type_: str, args: dict[str, Any], path: DataPath, w
         c.error((*path, "type"), "E212", f"{who}: layer type `{type_}` is not allowed: {reason}")
         return False
     if type_ not in catalog.classes("layers"):
-        hint = did_you_mean(type_, catalog.layer_names())
+        # `keras.layers.Dense` → `Dense`: types are bare class names, never import paths.
+        hint = did_you_mean(type_.rsplit(".", 1)[-1], catalog.layer_names())
         c.error((*path, "type"), "E210", f"{who}: unknown layer type `{type_}`", hint)
         return False
     known = catalog.layer_args(type_)
@@ -184,10 +187,24 @@ def _check_call(c: Checker, node: Node, known: dict[str, Any], path: DataPath, w
                 c.key_error(
                     (*path, "inputs", key), "E218", f"{who}: unknown call argument `{key}`", hint
                 )
-    for key in node.call:
+    for key, value in node.call.items():
         if key not in known or key == first:
             hint = did_you_mean(str(key), [k for k in known if k != first])
             c.key_error((*path, "call", key), "E218", f"{who}: unknown call argument `{key}`", hint)
+        elif any(_names_tensor(c, leaf) for _, leaf in _leaves(value, ())):
+            c.key_error(
+                (*path, "call", key),
+                "E221",
+                f"{who}: `call.{key}` names tensors, but `call` holds only non-tensor arguments",
+                f"move `{key}` under `inputs:`, e.g. inputs: {{{first}: ..., {key}: ...}}",
+            )
+
+
+def _names_tensor(c: Checker, value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    match = REFERENCE_PATTERN.fullmatch(value)
+    return match is not None and match["name"] in c.tensor_names
 
 
 def _check_constant_inputs(c: Checker, inputs: Any, path: DataPath, who: str) -> None:
@@ -219,7 +236,7 @@ def _check_op(c: Checker, node: Node, path: DataPath, who: str) -> None:
             (*path, "op"),
             "E220",
             f"{who}: unknown or disallowed op `{node.op}`",
-            did_you_mean(node.op, ops),
+            did_you_mean(node.op.rsplit(".", 1)[-1], ops),
         )
         return
     known = catalog.op_args(node.op)

@@ -13,6 +13,7 @@ from typing import Any
 
 import networkx as nx
 
+from . import catalog
 from .diagnostics import Diagnostic, did_you_mean
 from .ir import Call, CompileIR, GraphIR, InputDecl, Program, SharedLayer, TensorRef, freeze
 from .loader import SourceMap
@@ -316,12 +317,16 @@ def lower(spec: Spec) -> Program:
         for name, layer in spec.layers.items()
     )
     order = list(nx.topological_sort(model_call_graph(spec)))[::-1]
-    subs = tuple(_lower_graph(spec.models[name], name, ("models", name), source) for name in order)
-    main = _lower_graph(spec, spec.name, (), source)
+    subs = tuple(
+        _lower_graph(spec, spec.models[name], name, ("models", name), source) for name in order
+    )
+    main = _lower_graph(spec, spec, spec.name, (), source)
     return Program(spec.name, layers, subs, main, _lower_compile(spec))
 
 
-def _lower_graph(graph: Graph, name: str, prefix: DataPath, source: SourceMap) -> GraphIR:
+def _lower_graph(
+    spec: Spec, graph: Graph, name: str, prefix: DataPath, source: SourceMap
+) -> GraphIR:
     inputs = tuple(
         InputDecl(
             i,
@@ -334,7 +339,7 @@ def _lower_graph(graph: Graph, name: str, prefix: DataPath, source: SourceMap) -
         for i, spec in graph.inputs.items()
     )
     calls = tuple(
-        _lower_node(node_id, graph.nodes[node_id], source.key((*prefix, "nodes", node_id)))
+        _lower_node(node_id, graph.nodes[node_id], source.key((*prefix, "nodes", node_id)), spec)
         for node_id in topological_order(graph)
         if node_id in graph.nodes
     )
@@ -354,10 +359,14 @@ def topological_order(graph: Graph) -> list[str]:
     return list(nx.lexicographical_topological_sort(dag, key=position.__getitem__))
 
 
-def _lower_node(node_id: str, node: Node, location: Any) -> Call:
+def _lower_node(node_id: str, node: Node, location: Any, spec: Spec) -> Call:
     inputs = node.inputs
     if isinstance(inputs, dict):
-        args, kwargs = (), {k: _tensor_arg(v) for k, v in inputs.items()}
+        kwargs = {k: _tensor_arg(v) for k, v in inputs.items()}
+        # The layer's main input goes positionally, as hand-written code passes it:
+        # Keras orders a layer's inbound tensors by how they were passed.
+        first = _first_call_argument(node, spec)
+        args = (kwargs.pop(first),) if first in kwargs else ()
     elif node.kind == "op" and isinstance(inputs, list):
         args, kwargs = tuple(_tensor_arg(v) for v in inputs), {}
     else:
@@ -373,6 +382,15 @@ def _lower_node(node_id: str, node: Node, location: Any) -> Call:
         freeze(node.call),
         location,
     )
+
+
+def _first_call_argument(node: Node, spec: Spec) -> str | None:
+    layer_type = node.type if node.kind == "type" else None
+    if node.kind == "layer" and node.layer in spec.layers:
+        layer_type = spec.layers[node.layer].type
+    if layer_type not in catalog.classes("layers"):
+        return None
+    return next(iter(catalog.layer_call_args(layer_type)), None)
 
 
 def _tensor_arg(value: Any) -> Any:

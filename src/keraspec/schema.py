@@ -50,14 +50,19 @@ class Strict(BaseModel):
 
 
 def _split_args(data: Any, own_keys: tuple[str, ...]) -> Any:
-    """Move every key that is not one of ``own_keys`` into ``args``."""
+    """Move every key that is not one of ``own_keys`` into ``args``.
+
+    Data already in model form (``{"type": ..., "args": {...}}``, as Python code or
+    ``model_dump`` writes it) passes through; a YAML key ``args`` holding anything
+    but a lone mapping is an ordinary argument.
+    """
     if not isinstance(data, dict):
         return data
-    if "args" in data and not isinstance(data.get("args"), dict):
-        return data  # let Pydantic report it
+    extras = {k: v for k, v in data.items() if k not in own_keys}
+    if list(extras) == ["args"] and isinstance(extras["args"], dict):
+        return data
     own = {k: v for k, v in data.items() if k in own_keys}
-    args = {k: v for k, v in data.items() if k not in own_keys}
-    return {**own, "args": args}
+    return {**own, "args": extras}
 
 
 class ObjectSpec(Strict):

@@ -246,7 +246,9 @@ def _registered_names(kind: str) -> list[str]:
 
 
 def render(catalog: dict[str, Any]) -> str:
-    return json.dumps(catalog, indent=1, sort_keys=True) + "\n"
+    # Not sort_keys: argument order is signature order, and the first call argument
+    # (the layer's main input) is found by position.
+    return json.dumps(catalog, indent=1) + "\n"
 
 
 def main() -> int:
