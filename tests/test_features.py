@@ -128,3 +128,17 @@ def test_yaml_features_expand_like_the_written_out_spec() -> None:
     assert [type(lay).__name__ for lay in model.layers] == ["InputLayer", "Dense", "Dense", "Dense"]
     assert model.get_layer("h2").activation.__name__ == "relu"
     assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)
+
+
+def test_op_nodes_are_named_after_their_ids(tmp_path) -> None:
+    model = build("op_names")
+    assert [op.name for op in model.operations] == ["x", "add", "y", "total"]
+    model.save(tmp_path / "m.keras")
+    reloaded = keras.models.load_model(tmp_path / "m.keras")
+    assert [op.name for op in reloaded.operations] == ["x", "add", "y", "total"]
+
+
+def test_named_submodel_outputs_are_indexed_in_declaration_order() -> None:
+    model = build("named_submodel_outputs")
+    assert model.get_layer("from_zz").kernel.shape == (1, 3)
+    assert model.get_layer("from_aa").kernel.shape == (2, 3)

@@ -14,7 +14,7 @@ from .diagnostics import Diagnostic, SpecError, sort_key
 from .dump import dumps
 from .ir import Program
 from .loader import load_file, load_text
-from .parse import parse, require_valid
+from .parse import parse, parse_partial, require_valid
 from .schema import Spec
 
 if TYPE_CHECKING:
@@ -34,12 +34,29 @@ def loads(text: str, source: str = "<string>") -> Spec:
 
 
 def validate(spec_or_path: Spec | str | Path) -> list[Diagnostic]:
-    """Every error and warning in a spec, sorted by position. Never imports Keras."""
+    """Every error and warning in a spec, sorted by position. Never imports Keras.
+
+    Entries with schema errors are reported and left out; the rest is still
+    checked, so one run shows everything.
+    """
+    if isinstance(spec_or_path, Spec):
+        return _checks(spec_or_path)
     try:
-        spec = _as_spec(spec_or_path)
+        doc = load_file(spec_or_path)
     except SpecError as e:
         return sorted(e.diagnostics, key=sort_key)
-    found = catalog_check.check(spec) + graph.check(spec)
+    try:
+        return _checks(parse(doc))
+    except SpecError as e:
+        found = e.diagnostics
+    partial = parse_partial(doc)
+    if partial is not None:
+        found = found + _checks(*partial)
+    return sorted(dict.fromkeys(found), key=sort_key)
+
+
+def _checks(spec: Spec, unresolved: frozenset[str] = frozenset()) -> list[Diagnostic]:
+    found = catalog_check.check(spec) + graph.check(spec, unresolved)
     return sorted(dict.fromkeys(found), key=sort_key)
 
 

@@ -60,6 +60,9 @@ class Scope:
     source: SourceMap
     dag: nx.DiGraph = field(default_factory=nx.DiGraph)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # Names whose definitions were dropped for schema errors (already reported):
+    # references to them are not errors again, and reachability is not judged.
+    unresolved: frozenset[str] = frozenset()
 
     def error(self, path: DataPath, code: str, message: str, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic.at(self.source.value(path), code, message, hint))
@@ -75,11 +78,15 @@ class Scope:
         return f" of model `{self.prefix[1]}`" if self.prefix else ""
 
 
-def check(spec: Spec) -> list[Diagnostic]:
-    """Every reference, naming and structure problem in ``spec``, in source order."""
+def check(spec: Spec, unresolved: frozenset[str] = frozenset()) -> list[Diagnostic]:
+    """Every reference, naming and structure problem in ``spec``, in source order.
+
+    ``unresolved`` names definitions left out of a partial spec (see parse.parse_partial).
+    """
     source = source_of(spec)
     diagnostics = _check_global_names(spec, source)
     for scope in scopes(spec):
+        scope.unresolved = unresolved
         _check_scope(scope)
         diagnostics += scope.diagnostics
     diagnostics += _check_model_calls(spec, source)
@@ -124,13 +131,13 @@ def _check_scope(scope: Scope) -> None:
     for name, node in g.nodes.items():
         _check_node(scope, name, node)
     _check_outputs(scope)
-    if not _check_cycles(scope):
+    if not _check_cycles(scope) and not scope.unresolved:
         _check_reachability(scope)
 
 
 def _check_node(scope: Scope, name: str, node: Node) -> None:
     path = (*scope.prefix, "nodes", name)
-    if node.kind == "layer" and node.layer not in scope.spec.layers:
+    if node.kind == "layer" and node.layer not in {*scope.spec.layers, *scope.unresolved}:
         hint = (
             did_you_mean(node.layer, scope.spec.layers)
             or "shared layers are defined under `layers:`"
@@ -141,7 +148,7 @@ def _check_node(scope: Scope, name: str, node: Node) -> None:
             f"node `{name}` uses unknown shared layer `{node.layer}`",
             hint,
         )
-    if node.kind == "model" and node.model not in scope.spec.models:
+    if node.kind == "model" and node.model not in {*scope.spec.models, *scope.unresolved}:
         hint = (
             did_you_mean(node.model, scope.spec.models) or "sub-models are defined under `models:`"
         )
@@ -158,6 +165,8 @@ def _check_node(scope: Scope, name: str, node: Node) -> None:
 
 def _check_reference(scope: Scope, who: str, ref: TensorRef, path: DataPath) -> bool:
     """Report an unknown name or an out-of-range output index; True when ``ref`` resolves."""
+    if ref.node in scope.unresolved:
+        return False
     if ref.node not in scope.dag:
         hint = did_you_mean(ref.node, scope.names)
         if hint is None and scope.prefix and ref.node in scope.spec.nodes | scope.spec.inputs:
@@ -344,7 +353,8 @@ def _lower_graph(
         if node_id in graph.nodes
     )
     outputs = tuple((key, parse_reference(ref)) for key, ref in graph.output_items())
-    return GraphIR(name, inputs, calls, outputs, isinstance(graph.outputs, dict))
+    where = source.key((*prefix, "outputs"))
+    return GraphIR(name, inputs, calls, outputs, isinstance(graph.outputs, dict), where)
 
 
 def topological_order(graph: Graph) -> list[str]:

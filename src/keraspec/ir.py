@@ -62,6 +62,7 @@ class GraphIR:
     calls: tuple[Call, ...]
     outputs: tuple[tuple[str, TensorRef], ...]
     named_outputs: bool
+    location: Location  # where its outputs are declared
 
 
 @dataclass(frozen=True)

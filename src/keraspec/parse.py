@@ -25,6 +25,57 @@ def parse(doc: Document) -> Spec:
     return spec
 
 
+def parse_partial(doc: Document) -> tuple[Spec, frozenset[str]] | None:
+    """The spec without the entries that have schema errors, and the names left out.
+
+    Lets validate check references and the graph of everything else in the same
+    run. None when an error is outside any named entry (a missing ``outputs`` ...).
+    """
+    try:
+        Spec.model_validate(doc.data)
+    except ValidationError as e:
+        paths = list(group_errors(e, doc.data))
+    else:
+        paths = []
+    data = {**doc.data}
+    dropped: set[str] = set()
+    for path in paths:
+        if not _drop_entry(data, path, dropped):
+            return None
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError:
+        return None
+    attach_source(spec, doc.source)
+    return spec, frozenset(dropped)
+
+
+def _drop_entry(data: dict[str, Any], path: DataPath, dropped: set[str]) -> bool:
+    """Remove the named entry that ``path`` lies in; False when there is none."""
+    if len(path) >= 4 and path[0] == "models" and path[2] == "nodes":
+        model = data.get("models", {}).get(path[1])
+        if isinstance(model, dict) and isinstance(model.get("nodes"), dict):
+            data["models"] = {
+                **data["models"],
+                path[1]: {**model, "nodes": _without(model["nodes"], path[3])},
+            }
+            dropped.add(str(path[3]))
+            return True
+    named_section = len(path) >= 2 and path[0] in ("nodes", "layers", "models", "inputs")
+    if named_section and isinstance(data.get(path[0]), dict):
+        data[path[0]] = _without(data[path[0]], path[1])
+        dropped.add(str(path[1]))
+        return True
+    if path and path[0] == "compile":
+        data.pop("compile", None)
+        return True
+    return False
+
+
+def _without(entries: dict[Any, Any], key: Any) -> dict[Any, Any]:
+    return {k: v for k, v in entries.items() if k != key}
+
+
 def attach_source(spec: Spec, source: SourceMap | None) -> None:
     spec._source = source
 
@@ -35,13 +86,18 @@ def source_of(spec: Spec) -> SourceMap:
 
 
 def schema_diagnostics(error: ValidationError, data: Any, smap: SourceMap) -> list[Diagnostic]:
+    return [_diagnostic(path, items, smap) for path, items in group_errors(error, data).items()]
+
+
+def group_errors(error: ValidationError, data: Any) -> dict[DataPath, list[dict[str, Any]]]:
+    """Pydantic's errors by the data path they concern (a union reports once per branch)."""
     grouped: dict[DataPath, list[dict[str, Any]]] = {}
     for item in error.errors(include_url=False):
         path = data_path(item["loc"], data)
         if item["type"] == "missing":
             path = (*path, item["loc"][-1])
         grouped.setdefault(path, []).append(item)
-    return [_diagnostic(path, items, smap) for path, items in grouped.items()]
+    return grouped
 
 
 def data_path(loc: tuple[Any, ...], data: Any) -> DataPath:

@@ -65,14 +65,19 @@ class ModelBuilder:
             result: Any = {key: t for (key, _), t in zip(graph.outputs, outputs, strict=True)}
         else:
             result = outputs[0] if len(outputs) == 1 else outputs
-        return keras.Model(inputs[0] if len(inputs) == 1 else inputs, result, name=graph.name)
+        try:
+            return keras.Model(inputs[0] if len(inputs) == 1 else inputs, result, name=graph.name)
+        except Exception as e:
+            raise SpecError([keras_error(graph.location, f"model `{graph.name}`", e)]) from e
 
     def run(self, call: Call, tensors: dict[str, Any]) -> Any:
         try:
             args = [self.resolve(a, tensors) for a in call.args]
             kwargs = {k: self.resolve(v, tensors) for k, v in call.kwargs.items()}
             if call.kind == "op":
-                return _op(call.target)(*args, **kwargs, **thaw(call.config))
+                result = _op(call.target)(*args, **kwargs, **thaw(call.config))
+                name_operation(result, call.id)
+                return result
             return self.callee(call)(*args, **kwargs, **thaw(call.call))
         except SpecError:
             raise
@@ -170,6 +175,18 @@ def _op(name: str) -> Any:
             [Diagnostic.at(Location("<ir>", 0, 0), "E220", f"op `{name}` is not allowed")]
         )
     return getattr(keras.ops, name)
+
+
+def name_operation(result: Any, name: str) -> None:
+    """Name an op's Operation after its node, as layers are: ids stay the Keras names.
+
+    Left alone, Keras names it ``add``, ``add_1`` ..., which can collide with a node
+    the user called ``add``.
+    """
+    for tensor in result if isinstance(result, (list, tuple)) else [result]:
+        history = getattr(tensor, "_keras_history", None)
+        if history is not None:
+            history.operation.name = name
 
 
 def _pick(tensors: dict[str, Any], ref: TensorRef) -> Any:
