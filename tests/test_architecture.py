@@ -49,11 +49,12 @@ LEVELS = {
     "dump": 3,
     "catalog_check": 4,
     "graph": 4,
-    "emit": 5,
-    "api": 6,
-    "summary": 7,
-    "cli": 8,
-    "__main__": 9,
+    "lower": 5,
+    "emit": 6,
+    "api": 7,
+    "summary": 8,
+    "cli": 9,
+    "__main__": 10,
 }
 
 

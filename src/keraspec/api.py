@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import catalog_check, graph
+from . import lower as lowering
 from .diagnostics import Diagnostic, SpecError, sort_key
 from .dump import dumps
 from .ir import Program
 from .loader import load_file, load_text
-from .parse import parse, parse_partial, require_valid
+from .parse import Unresolved, parse, parse_partial, require_valid
 from .schema import Spec
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ def validate(spec_or_path: Spec | str | Path) -> list[Diagnostic]:
     return sorted(dict.fromkeys(found), key=sort_key)
 
 
-def _checks(spec: Spec, unresolved: frozenset[str] = frozenset()) -> list[Diagnostic]:
+def _checks(spec: Spec, unresolved: Unresolved = frozenset()) -> list[Diagnostic]:
     found = catalog_check.check(spec) + graph.check(spec, unresolved)
     return sorted(dict.fromkeys(found), key=sort_key)
 
@@ -64,7 +65,7 @@ def lower(spec_or_path: Spec | str | Path) -> Program:
     """The checked IR of a spec; raises ``SpecError`` when it has errors."""
     spec = _as_spec(spec_or_path)
     require_valid(validate(spec))
-    return graph.lower(spec)
+    return lowering.lower(spec)
 
 
 def build(spec_or_path: Spec | str | Path, compile: bool = True) -> keras.Model:

@@ -12,8 +12,7 @@ from typing import Any
 from . import catalog
 from .catalog import DENIED_LAYERS
 from .diagnostics import Diagnostic, did_you_mean
-from .loader import SourceMap
-from .parse import DataPath, source_of
+from .parse import DataPath, Reporter, source_of
 from .schema import REFERENCE_PATTERN, Node, ObjectSpec, Spec
 
 DENIED_REASONS = {
@@ -23,56 +22,64 @@ DENIED_REASONS = {
 # Set by keraspec itself: the node id (or shared-layer key) is the Keras layer name.
 RESERVED_ARGS = frozenset({"name"})
 ACTIVATION_ARGS = frozenset({"activation", "recurrent_activation"})
+# What a functional model's __call__ takes besides its inputs.
+MODEL_CALL_ARGS = ("training", "mask")
+SINGULAR = {
+    "layers": "layer",
+    "initializers": "initializer",
+    "regularizers": "regularizer",
+    "constraints": "constraint",
+    "optimizers": "optimizer",
+    "losses": "loss",
+    "metrics": "metric",
+}
+_MAPPING_HINT = (
+    "mappings with `type` are accepted only for layers, initializers, regularizers and constraints"
+)
 
 
-@dataclass
-class Checker:
+@dataclass(kw_only=True)
+class Checker(Reporter):
     spec: Spec
-    source: SourceMap
-    diagnostics: list[Diagnostic] = field(default_factory=list)
     tensor_names: set[str] = field(default_factory=set)  # inputs and nodes of the model at hand
-
-    def error(self, path: DataPath, code: str, message: str, hint: str | None = None) -> None:
-        self.diagnostics.append(Diagnostic.at(self.source.value(path), code, message, hint))
-
-    def key_error(self, path: DataPath, code: str, message: str, hint: str | None = None) -> None:
-        self.diagnostics.append(Diagnostic.at(self.source.key(path), code, message, hint))
 
 
 def check(spec: Spec) -> list[Diagnostic]:
-    checker = Checker(spec, source_of(spec))
+    c = Checker(source_of(spec), spec=spec)
     for name, layer in spec.layers.items():
-        _check_layer(checker, layer.type, layer.args, ("layers", name), f"shared layer `{name}`")
+        _check_layer(c, layer.type, layer.args, ("layers", name), f"shared layer `{name}`")
     for prefix, graph in [((), spec), *((("models", n), m) for n, m in spec.models.items())]:
-        checker.tensor_names = {*graph.inputs, *graph.nodes}
+        c.tensor_names = {*graph.inputs, *graph.nodes}
+        of_model = f" of model `{prefix[1]}`" if prefix else ""
         for name, node in graph.nodes.items():
-            _check_node(checker, node, (*prefix, "nodes", name), f"node `{name}`")
+            _check_node(c, node, (*prefix, "nodes", name), f"node `{name}`{of_model}")
     if spec.compile is not None:
-        _check_compile(checker, spec)
-    return checker.diagnostics
+        _check_compile(c, spec)
+    return c.diagnostics
 
 
 def _check_node(c: Checker, node: Node, path: DataPath, who: str) -> None:
-    if node.kind == "type":
-        if _check_layer(c, node.type, node.args, path, who):
-            _check_call(c, node, catalog.layer_call_args(node.type), path, who)
-    elif node.kind == "op":
+    if node.kind == "op":
         _check_op(c, node, path, who)
-    else:
-        for arg in node.args:
-            what = "shared layer" if node.kind == "layer" else "model"
-            c.key_error(
-                (*path, arg),
-                "E211",
-                f"{who} calls a {what}, so it takes no argument `{arg}`",
-                f"set arguments where the {what} `{node.target}` is defined",
-            )
-        if node.kind == "layer" and node.layer in c.spec.layers:
-            layer_type = c.spec.layers[node.layer].type
-            if layer_type in catalog.classes("layers"):
-                _check_call(c, node, catalog.layer_call_args(layer_type), path, who)
-    if node.kind != "op":
-        _check_constant_inputs(c, node.inputs, (*path, "inputs"), who)
+        return
+    if node.kind == "type" and not _check_layer(c, node.type, node.args, path, who):
+        return
+    if node.kind in ("layer", "model"):
+        _no_arguments(c, node, path, who)
+    layer_type = c.spec.layer_type(node)
+    if layer_type in catalog.classes("layers"):
+        _check_call(c, node, catalog.layer_call_args(layer_type), path, who)
+    elif node.kind == "model" and node.model in c.spec.models:
+        _check_model_call(c, node, path, who)
+    _check_layer_inputs(c, node.inputs, (*path, "inputs"), who)
+
+
+def _no_arguments(c: Checker, node: Node, path: DataPath, who: str) -> None:
+    what = "shared layer" if node.kind == "layer" else "model"
+    for arg in node.args:
+        message = f"{who} calls a {what}, so it takes no argument `{arg}`"
+        hint = f"set arguments where the {what} `{node.target}` is defined"
+        c.key_error((*path, arg), "E211", message, hint)
 
 
 def _check_layer(c: Checker, type_: str, args: dict[str, Any], path: DataPath, who: str) -> bool:
@@ -86,9 +93,18 @@ def _check_layer(c: Checker, type_: str, args: dict[str, Any], path: DataPath, w
         hint = did_you_mean(type_.rsplit(".", 1)[-1], catalog.layer_names())
         c.error((*path, "type"), "E210", f"{who}: unknown layer type `{type_}`", hint)
         return False
-    known = catalog.layer_args(type_)
-    _check_args(c, args, known, path, f"{who} ({type_})")
+    _check_args(c, args, catalog.layer_args(type_), path, f"{who} ({type_})")
+    if type_ == "Bidirectional":
+        _check_bidirectional(c, args, path, who)
     return True
+
+
+def _check_bidirectional(c: Checker, args: dict[str, Any], path: DataPath, who: str) -> None:
+    for arg in ("layer", "backward_layer"):
+        if isinstance(args.get(arg), str):
+            message = f"{who}: Bidirectional copies the layer it wraps, so `{arg}` cannot name one"
+            hint = "write the layer inline: {type: LSTM, units: ...}"
+            c.error((*path, arg), "E223", message, hint)
 
 
 def _check_args(
@@ -96,9 +112,7 @@ def _check_args(
 ) -> None:
     for arg, value in args.items():
         if arg in RESERVED_ARGS:
-            c.key_error(
-                (*path, arg), "E213", f"{who}: `{arg}` is set by keraspec from the id", "remove it"
-            )
+            c.key_error((*path, arg), "E213", f"{who}: `{arg}` is set by keraspec from the id")
         elif arg not in known:
             hint = did_you_mean(str(arg), known)
             c.key_error((*path, arg), "E211", f"{who}: unknown argument `{arg}`", hint)
@@ -112,20 +126,16 @@ def _check_args(
 def _check_value(c: Checker, arg: str, value: Any, path: DataPath, who: str) -> None:
     kind = catalog.object_kind(arg)
     if arg in ACTIVATION_ARGS and isinstance(value, str):
-        if value not in catalog.string_names("activations"):
-            hint = did_you_mean(value, catalog.string_names("activations"))
-            c.error(path, "E217", f"{who}: unknown activation `{value}` for `{arg}`", hint)
+        names = catalog.string_names("activations")
+        if value not in names:
+            message = f"{who}: unknown activation `{value}` for `{arg}`"
+            c.error(path, "E217", message, did_you_mean(value, names))
     elif kind == "layers":
         _check_layer_value(c, arg, value, path, who)
     elif kind is not None:
         _check_object(c, kind, value, path, f"{who}: `{arg}`")
     elif _contains_mapping(value):
         c.error(path, "E216", f"{who}: argument `{arg}` does not take a mapping", _MAPPING_HINT)
-
-
-_MAPPING_HINT = (
-    "mappings with `type` are accepted only for layers, initializers, regularizers and constraints"
-)
 
 
 def _contains_mapping(value: Any) -> bool:
@@ -139,42 +149,41 @@ def _check_layer_value(c: Checker, arg: str, value: Any, path: DataPath, who: st
     if isinstance(value, str):
         if value not in c.spec.layers and value not in c.spec.models:
             hint = did_you_mean(value, [*c.spec.layers, *c.spec.models])
-            c.error(
-                path, "E310", f"{who}: `{arg}` names unknown shared layer or model `{value}`", hint
-            )
-    elif isinstance(value, dict) and isinstance(value.get("type"), str):
-        inner = ObjectSpec.model_validate(value)
-        _check_layer(c, inner.type, inner.args, path, f"{who} `{arg}`")
-    else:
-        c.error(path, "E216", f"{who}: `{arg}` must be a layer: a name or a mapping with `type`")
+            message = f"{who}: `{arg}` names unknown shared layer or model `{value}`"
+            c.error(path, "E310", message, hint)
+        return
+    try:
+        inner = ObjectSpec.from_yaml(value)
+    except ValueError as e:
+        c.error(path, "E216", f"{who}: `{arg}` must be a layer name or a layer: {e}")
+        return
+    _check_layer(c, inner.type, inner.args, path, f"{who} `{arg}`")
 
 
 def _check_object(c: Checker, kind: str, value: Any, path: DataPath, who: str) -> None:
     """An initializer, regularizer, loss ...: a Keras name, or ``{type: Class, ...}``."""
     classes = catalog.classes(kind)
-    if value is None or (isinstance(value, (int, float)) and kind == "metrics"):
+    what = SINGULAR[kind]
+    if value is None:
         return
     if isinstance(value, str):
         names = [*catalog.string_names(kind), *classes]
         if value not in names:
-            c.error(
-                path, "E215", f"{who}: unknown {kind[:-1]} `{value}`", did_you_mean(value, names)
-            )
+            c.error(path, "E215", f"{who}: unknown {what} `{value}`", did_you_mean(value, names))
         return
-    spec = value if isinstance(value, ObjectSpec) else _as_object(value)
-    if spec is None:
-        c.error(path, "E216", f"{who}: expected a {kind[:-1]} name or a mapping with `type`")
-    elif spec.type not in classes:
-        hint = did_you_mean(spec.type, classes)
-        c.error((*path, "type"), "E215", f"{who}: unknown {kind[:-1]} class `{spec.type}`", hint)
+    if not isinstance(value, (dict, ObjectSpec)):
+        c.error(path, "E216", f"{who}: expected a {what} name or a mapping with `type`")
+        return
+    try:
+        spec = value if isinstance(value, ObjectSpec) else ObjectSpec.from_yaml(value)
+    except ValueError as e:
+        c.error(path, "E216", f"{who}: invalid {what}: {e}")
+        return
+    if spec.type not in classes:
+        hint = did_you_mean(spec.type.rsplit(".", 1)[-1], classes)
+        c.error((*path, "type"), "E215", f"{who}: unknown {what} class `{spec.type}`", hint)
     else:
         _check_args(c, spec.args, classes[spec.type]["args"], path, f"{who} ({spec.type})")
-
-
-def _as_object(value: Any) -> ObjectSpec | None:
-    if isinstance(value, dict) and isinstance(value.get("type"), str):
-        return ObjectSpec.model_validate(value)
-    return None
 
 
 def _check_call(c: Checker, node: Node, known: dict[str, Any], path: DataPath, who: str) -> None:
@@ -184,20 +193,31 @@ def _check_call(c: Checker, node: Node, known: dict[str, Any], path: DataPath, w
         for key in node.inputs:
             if key not in known:
                 hint = did_you_mean(str(key), known)
-                c.key_error(
-                    (*path, "inputs", key), "E218", f"{who}: unknown call argument `{key}`", hint
-                )
+                message = f"{who}: unknown call argument `{key}`"
+                c.key_error((*path, "inputs", key), "E218", message, hint)
     for key, value in node.call.items():
         if key not in known or key == first:
             hint = did_you_mean(str(key), [k for k in known if k != first])
             c.key_error((*path, "call", key), "E218", f"{who}: unknown call argument `{key}`", hint)
         elif any(_names_tensor(c, leaf) for _, leaf in _leaves(value, ())):
-            c.key_error(
-                (*path, "call", key),
-                "E221",
-                f"{who}: `call.{key}` names tensors, but `call` holds only non-tensor arguments",
-                f"move `{key}` under `inputs:`, e.g. inputs: {{{first}: ..., {key}: ...}}",
-            )
+            message = f"{who}: `call.{key}` names tensors; `call` holds non-tensor arguments only"
+            hint = f"move `{key}` under `inputs:`, e.g. inputs: {{{first}: ..., {key}: ...}}"
+            c.key_error((*path, "call", key), "E221", message, hint)
+
+
+def _check_model_call(c: Checker, node: Node, path: DataPath, who: str) -> None:
+    """A sub-model takes its inputs positionally or as a mapping by input name."""
+    model = c.spec.models[node.model]
+    if isinstance(node.inputs, dict):
+        for key in node.inputs:
+            if key not in model.inputs:
+                hint = did_you_mean(str(key), model.inputs)
+                message = f"{who}: model `{node.model}` has no input `{key}`"
+                c.key_error((*path, "inputs", key), "E218", message, hint)
+    for key in node.call:
+        if key not in MODEL_CALL_ARGS:
+            hint = did_you_mean(str(key), MODEL_CALL_ARGS)
+            c.key_error((*path, "call", key), "E218", f"{who}: unknown call argument `{key}`", hint)
 
 
 def _names_tensor(c: Checker, value: Any) -> bool:
@@ -207,15 +227,18 @@ def _names_tensor(c: Checker, value: Any) -> bool:
     return match is not None and match["name"] in c.tensor_names
 
 
-def _check_constant_inputs(c: Checker, inputs: Any, path: DataPath, who: str) -> None:
-    for sub_path, value in _leaves(inputs, path):
-        if not isinstance(value, str):
-            c.error(
-                sub_path,
-                "E219",
-                f"{who}: a layer's inputs must be references, got {value!r}",
-                "constant operands are for `op` nodes",
-            )
+def _check_layer_inputs(c: Checker, inputs: Any, path: DataPath, who: str) -> None:
+    """A layer takes references: one, a flat list, or a mapping of references or flat lists."""
+    items = inputs.items() if isinstance(inputs, dict) else [(None, inputs)]
+    for key, value in items:
+        where = path if key is None else (*path, key)
+        for i, item in enumerate(value) if isinstance(value, list) else [(None, value)]:
+            at = where if i is None else (*where, i)
+            if isinstance(item, list):
+                c.error(at, "E219", f"{who}: a layer's inputs cannot nest lists")
+            elif not isinstance(item, str):
+                message = f"{who}: a layer's inputs must be references, got {item!r}"
+                c.error(at, "E219", message, "constant operands are for `op` nodes")
 
 
 def _leaves(value: Any, path: DataPath) -> Iterable[tuple[DataPath, Any]]:
@@ -232,72 +255,77 @@ def _leaves(value: Any, path: DataPath) -> Iterable[tuple[DataPath, Any]]:
 def _check_op(c: Checker, node: Node, path: DataPath, who: str) -> None:
     ops = catalog.catalog()["ops"]
     if node.op not in ops:
-        c.error(
-            (*path, "op"),
-            "E220",
-            f"{who}: unknown or disallowed op `{node.op}`",
-            did_you_mean(node.op.rsplit(".", 1)[-1], ops),
-        )
+        hint = did_you_mean(node.op.rsplit(".", 1)[-1], ops)
+        c.error((*path, "op"), "E220", f"{who}: unknown or disallowed op `{node.op}`", hint)
         return
+    who = f"{who} ({node.op})"
     known = catalog.op_args(node.op)
     for arg in node.call:
-        c.key_error(
-            (*path, "call", arg), "E218", f"{who}: `call` is for layers; give op arguments directly"
-        )
+        message = f"{who}: `call` is for layers; give op arguments directly"
+        c.key_error((*path, "call", arg), "E218", message)
+    given = _op_positional_names(c, node, known, path, who)
+    for key in node.inputs if isinstance(node.inputs, dict) else ():
+        if key not in known:
+            hint = did_you_mean(str(key), known)
+            c.key_error((*path, "inputs", key), "E218", f"{who}: unknown argument `{key}`", hint)
+        given.append(key)
     for arg in node.args:
         if arg not in known:
-            c.key_error(
-                (*path, arg),
-                "E211",
-                f"{who} ({node.op}): unknown argument `{arg}`",
-                did_you_mean(str(arg), known),
-            )
+            hint = did_you_mean(str(arg), known)
+            c.key_error((*path, arg), "E211", f"{who}: unknown argument `{arg}`", hint)
+        elif arg in given:
+            message = f"{who}: argument `{arg}` is given twice, in `inputs` and as `{arg}`"
+            c.key_error((*path, arg), "E222", message)
+        given.append(arg)
+    for arg, info in known.items():
+        if info.get("required") and arg not in given:
+            c.key_error(path, "E214", f"{who}: missing required argument `{arg}`")
+
+
+def _op_positional_names(
+    c: Checker, node: Node, known: dict[str, Any], path: DataPath, who: str
+) -> list[str]:
+    """The parameter names an op's positional ``inputs`` fill, in order."""
     if isinstance(node.inputs, dict):
-        for key in node.inputs:
-            if key not in known:
-                hint = did_you_mean(str(key), known)
-                c.key_error(
-                    (*path, "inputs", key),
-                    "E218",
-                    f"{who} ({node.op}): unknown argument `{key}`",
-                    hint,
-                )
+        return []
+    count = len(node.inputs) if isinstance(node.inputs, list) else 1
+    names = list(known)
+    if count > len(names):
+        message = f"{who}: takes at most {len(names)} arguments, got {count} in `inputs`"
+        c.error((*path, "inputs"), "E222", message)
+    return names[:count]
 
 
 def _check_compile(c: Checker, spec: Spec) -> None:
     comp = spec.compile
     keys = [k for k, _ in spec.output_items()]
-    path = ("compile",)
-    _check_object(c, "optimizers", comp.optimizer, (*path, "optimizer"), "`compile.optimizer`")
+    _check_object(c, "optimizers", comp.optimizer, ("compile", "optimizer"), "`compile.optimizer`")
     for field_name, kind in (("loss", "losses"), ("loss_weights", None), ("metrics", "metrics")):
         value = getattr(comp, field_name)
-        where = (*path, field_name)
+        where = ("compile", field_name)
+        who = f"`compile.{field_name}`"
         if isinstance(value, dict):
-            for key, item in value.items():
-                if key not in keys:
-                    hint = (
-                        did_you_mean(str(key), keys)
-                        or f"outputs are {', '.join(f'`{k}`' for k in keys)}"
-                    )
-                    c.key_error(
-                        (*where, key),
-                        "E230",
-                        f"`compile.{field_name}` names unknown output `{key}`",
-                        hint,
-                    )
-                elif kind:
-                    _check_objects(c, kind, item, (*where, key), f"`compile.{field_name}`")
+            _check_per_output(c, value, keys, kind, where, who)
         elif isinstance(value, list):
             if field_name != "metrics" and len(value) != len(keys):
-                c.error(
-                    where,
-                    "E231",
-                    f"`compile.{field_name}` has {len(value)} entries for {len(keys)} outputs",
-                )
+                message = f"{who} has {len(value)} entries for {len(keys)} outputs"
+                c.error(where, "E231", message)
             if kind:
-                _check_objects(c, kind, value, where, f"`compile.{field_name}`")
-        elif kind and value is not None:
-            _check_object(c, kind, value, where, f"`compile.{field_name}`")
+                _check_objects(c, kind, value, where, who)
+        elif kind:
+            _check_object(c, kind, value, where, who)
+
+
+def _check_per_output(
+    c: Checker, value: dict, keys: list[str], kind: str | None, where: DataPath, who: str
+) -> None:
+    for key, item in value.items():
+        if key not in keys:
+            outputs = ", ".join(f"`{k}`" for k in keys)
+            hint = did_you_mean(str(key), keys) or f"outputs are {outputs}"
+            c.key_error((*where, key), "E230", f"{who} names unknown output `{key}`", hint)
+        elif kind:
+            _check_objects(c, kind, item, (*where, key), who)
 
 
 def _check_objects(c: Checker, kind: str, value: Any, path: DataPath, who: str) -> None:

@@ -27,6 +27,16 @@ class TensorRef:
 
 
 @dataclass(frozen=True)
+class KerasObject:
+    """A Keras object to construct: ``kind`` is its catalog section (``initializers``,
+    ``layers``, ``losses`` ...), ``type`` its class name, ``config`` its arguments."""
+
+    kind: str
+    type: str
+    config: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class InputDecl:
     id: str
     shape: tuple[int | None, ...]
@@ -38,8 +48,10 @@ class InputDecl:
 
 @dataclass(frozen=True)
 class Call:
-    """One node: call ``target`` (of ``kind`` layer/shared/model/op) on tensors.
+    """One node: call ``target`` on tensors.
 
+    ``kind`` is ``new_layer`` (a layer of class ``target``), ``shared_layer`` or
+    ``model`` (by name), or ``op`` (a ``keras.ops`` function).
     ``config`` holds constructor arguments (layers) or keyword arguments (ops);
     ``args``/``kwargs`` hold tensor arguments (``TensorRef``, constants, tuples);
     ``call`` holds non-tensor call arguments such as ``training``.
@@ -107,6 +119,6 @@ def thaw(value: Any) -> Any:
     """The plain dict/list form of a frozen value, as Keras constructors expect."""
     if isinstance(value, Mapping):
         return {k: thaw(v) for k, v in value.items()}
-    if isinstance(value, tuple) and not isinstance(value, TensorRef):
+    if isinstance(value, tuple):
         return [thaw(v) for v in value]
     return value

@@ -2,69 +2,97 @@
 
 from __future__ import annotations
 
+import re
 import types
 import typing
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .diagnostics import Diagnostic, SpecError, did_you_mean
+from .diagnostics import Diagnostic, SpecError, did_you_mean, errors_in
 from .loader import Document, SourceMap
 from .schema import Spec
 
 DataPath = tuple[Any, ...]
 
 
+YAML = {"yaml": True}  # validation context: data comes from a spec file (see schema._split_args)
+
+
+@dataclass
+class Reporter:
+    """Collects diagnostics located through a spec's source map."""
+
+    source: SourceMap
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def error(self, path: DataPath, code: str, message: str, hint: str | None = None) -> None:
+        """A diagnostic at the value at ``path``."""
+        self.diagnostics.append(Diagnostic.at(self.source.value(path), code, message, hint))
+
+    def key_error(self, path: DataPath, code: str, message: str, hint: str | None = None) -> None:
+        """A diagnostic at the mapping key that holds ``path``."""
+        self.diagnostics.append(Diagnostic.at(self.source.key(path), code, message, hint))
+
+
 def parse(doc: Document) -> Spec:
     """Validate ``doc`` against the schema; raise ``SpecError`` listing every problem."""
     try:
-        spec = Spec.model_validate(doc.data)
+        spec = Spec.model_validate(doc.data, context=YAML)
     except ValidationError as e:
         raise SpecError(schema_diagnostics(e, doc.data, doc.source)) from None
     attach_source(spec, doc.source)
     return spec
 
 
-def parse_partial(doc: Document) -> tuple[Spec, frozenset[str]] | None:
-    """The spec without the entries that have schema errors, and the names left out.
+Unresolved = frozenset[tuple[Any, ...]]
+
+
+def parse_partial(doc: Document) -> tuple[Spec, Unresolved] | None:
+    """The spec without the entries that have schema errors, and what was left out.
 
     Lets validate check references and the graph of everything else in the same
-    run. None when an error is outside any named entry (a missing ``outputs`` ...).
+    run. Left-out names are ``(scope, name)`` pairs: scope ``()`` for the spec's own
+    inputs and nodes, ``("models", m)`` for a sub-model's, ``"layers"``/``"models"``
+    for definitions. None when an error is outside any named entry.
     """
     try:
-        Spec.model_validate(doc.data)
+        Spec.model_validate(doc.data, context=YAML)
     except ValidationError as e:
         paths = list(group_errors(e, doc.data))
     else:
         paths = []
     data = {**doc.data}
-    dropped: set[str] = set()
+    dropped: set[tuple[Any, ...]] = set()
     for path in paths:
         if not _drop_entry(data, path, dropped):
             return None
     try:
-        spec = Spec.model_validate(data)
+        spec = Spec.model_validate(data, context=YAML)
     except ValidationError:
         return None
     attach_source(spec, doc.source)
     return spec, frozenset(dropped)
 
 
-def _drop_entry(data: dict[str, Any], path: DataPath, dropped: set[str]) -> bool:
+def _drop_entry(data: dict[str, Any], path: DataPath, dropped: set[tuple[Any, ...]]) -> bool:
     """Remove the named entry that ``path`` lies in; False when there is none."""
     if len(path) >= 4 and path[0] == "models" and path[2] == "nodes":
         model = data.get("models", {}).get(path[1])
         if isinstance(model, dict) and isinstance(model.get("nodes"), dict):
-            data["models"] = {
-                **data["models"],
-                path[1]: {**model, "nodes": _without(model["nodes"], path[3])},
-            }
-            dropped.add(str(path[3]))
+            nodes = _without(model["nodes"], path[3])
+            data["models"] = {**data["models"], path[1]: {**model, "nodes": nodes}}
+            dropped.add((("models", path[1]), path[3]))
             return True
-    named_section = len(path) >= 2 and path[0] in ("nodes", "layers", "models", "inputs")
-    if named_section and isinstance(data.get(path[0]), dict):
+    if len(path) >= 2 and isinstance(data.get(path[0]), dict):
+        if path[0] in ("nodes", "inputs"):
+            dropped.add(((), path[1]))
+        elif path[0] in ("layers", "models"):
+            dropped.add((path[0], path[1]))
+        else:
+            return False
         data[path[0]] = _without(data[path[0]], path[1])
-        dropped.add(str(path[1]))
         return True
     if path and path[0] == "compile":
         data.pop("compile", None)
@@ -96,6 +124,8 @@ def group_errors(error: ValidationError, data: Any) -> dict[DataPath, list[dict[
         path = data_path(item["loc"], data)
         if item["type"] == "missing":
             path = (*path, item["loc"][-1])
+        if item["loc"][-1] == "[key]":
+            path = (*path, "[key]")
         grouped.setdefault(path, []).append(item)
     return grouped
 
@@ -108,6 +138,8 @@ def data_path(loc: tuple[Any, ...], data: Any) -> DataPath:
     path: list[Any] = []
     node = data
     for part in loc:
+        if isinstance(node, dict):
+            part = _actual_key(node, part)
         in_dict = isinstance(node, dict) and part in node
         in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
         if not (in_dict or in_list):
@@ -117,9 +149,21 @@ def data_path(loc: tuple[Any, ...], data: Any) -> DataPath:
     return tuple(path)
 
 
+def _actual_key(mapping: dict[Any, Any], part: Any) -> Any:
+    """Pydantic reports keys as strings; find the YAML key (``1``, ``1.5``, null) it means."""
+    if part in mapping:
+        return part
+    matches = [k for k in mapping if not isinstance(k, str) and str(k) == str(part)]
+    return matches[0] if matches else part
+
+
 def _diagnostic(path: DataPath, items: list[dict[str, Any]], smap: SourceMap) -> Diagnostic:
     first = items[0]
     kind = first["type"]
+    if path and path[-1] == "[key]":
+        key = path[-2]
+        message = f"invalid key `{key}` in {describe(path[:-2])}: {_reason(first)}"
+        return Diagnostic.at(smap.key(path[:-1]), "E203", message)
     if kind == "missing":
         key = path[-1]
         where = smap.key(path[:-1])
@@ -130,16 +174,13 @@ def _diagnostic(path: DataPath, items: list[dict[str, Any]], smap: SourceMap) ->
         return Diagnostic.at(
             smap.key(path), "E201", f"unknown key `{key}` in {describe(path[:-1])}", hint
         )
-    where = smap.value(path)
     received = ""
     if not isinstance(first["input"], (dict, list)):
         received = f" Received: {_label(path)}={first['input']!r}"
+    reason = _reason(first)
     if len(items) > 1:
-        expected = "; or ".join(dict.fromkeys(_reason(i) for i in items))
-        return Diagnostic.at(
-            where, "E203", f"invalid {describe(path)}: expected {expected}.{received}"
-        )
-    return Diagnostic.at(where, "E203", f"invalid {describe(path)}: {_reason(first)}.{received}")
+        reason = "expected " + "; or ".join(dict.fromkeys(_reason(i) for i in items))
+    return Diagnostic.at(smap.value(path), "E203", f"invalid {describe(path)}: {reason}.{received}")
 
 
 def _reason(item: dict[str, Any]) -> str:
@@ -147,18 +188,30 @@ def _reason(item: dict[str, Any]) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
     # Pydantic speaks Python; a spec author writes YAML.
-    for python, yaml_word in (
-        ("valid tuple", "list"),
-        ("valid list", "list"),
-        ("valid dictionary", "mapping"),
-    ):
-        message = message.replace(python, yaml_word)
+    for python, yaml_words in _YAML_WORDS:
+        message = python.sub(yaml_words, message)
     return message[0].lower() + message[1:] if message else message
 
 
+_YAML_WORDS = [
+    (re.compile(r"valid dictionary or instance of \w+"), "mapping"),
+    (re.compile(r"valid (tuple|list)"), "list"),
+    (re.compile(r"valid dictionary"), "mapping"),
+    (
+        re.compile(r"Dictionary should have at least (\d+) items? after validation, not \d+"),
+        r"mapping should have at least \1 entry",
+    ),
+    (
+        re.compile(r"List should have at least (\d+) items? after validation, not \d+"),
+        r"list should have at least \1 entry",
+    ),
+]
+
+
 def _label(path: DataPath) -> str:
-    named = [p for p in path if isinstance(p, str)]
-    return named[-1] if named else "value"
+    if len(path) > 1 and isinstance(path[-1], int):
+        return f"{path[-2]}[{path[-1]}]"
+    return str(path[-1]) if path else "value"
 
 
 _SECTIONS = {
@@ -228,6 +281,5 @@ def _as_model(annotation: Any) -> type[BaseModel] | None:
 
 
 def require_valid(diagnostics: list[Diagnostic]) -> None:
-    errors = [d for d in diagnostics if d.is_error]
-    if errors:
+    if errors := errors_in(diagnostics):
         raise SpecError(errors)

@@ -14,9 +14,12 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     PositiveInt,
     PrivateAttr,
+    Tag,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -49,17 +52,17 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _split_args(data: Any, own_keys: tuple[str, ...]) -> Any:
+def _split_args(data: Any, own_keys: tuple[str, ...], info: ValidationInfo) -> Any:
     """Move every key that is not one of ``own_keys`` into ``args``.
 
-    Data already in model form (``{"type": ..., "args": {...}}``, as Python code or
-    ``model_dump`` writes it) passes through; a YAML key ``args`` holding anything
-    but a lone mapping is an ordinary argument.
+    From YAML (validation context ``{"yaml": True}``) that is the whole rule. From
+    Python, data already in model form (``{"type": ..., "args": {...}}``) passes through.
     """
     if not isinstance(data, dict):
         return data
     extras = {k: v for k, v in data.items() if k not in own_keys}
-    if list(extras) == ["args"] and isinstance(extras["args"], dict):
+    from_yaml = bool(info.context and info.context.get("yaml"))
+    if not from_yaml and list(extras) == ["args"] and isinstance(extras["args"], dict):
         return data
     own = {k: v for k, v in data.items() if k in own_keys}
     return {**own, "args": extras}
@@ -73,8 +76,18 @@ class ObjectSpec(Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _gather_args(cls, data: Any) -> Any:
-        return _split_args(data, ("type",))
+    def _gather_args(cls, data: Any, info: ValidationInfo) -> Any:
+        return _split_args(data, ("type",), info)
+
+    @classmethod
+    def from_yaml(cls, value: Any) -> ObjectSpec:
+        """A nested ``{type: ..., ...}`` value from a spec; ``ValueError`` says what is wrong."""
+        if not isinstance(value, dict) or not isinstance(value.get("type"), str):
+            raise ValueError("expected a mapping with a string `type`")
+        odd = [k for k in value if not isinstance(k, str)]
+        if odd:
+            raise ValueError(f"argument names must be strings; got {odd[0]!r}")
+        return cls.model_validate(value, context={"yaml": True})
 
 
 NamedObject = str | ObjectSpec
@@ -107,18 +120,18 @@ class Node(Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _gather_args(cls, data: Any) -> Any:
+    def _gather_args(cls, data: Any, info: ValidationInfo) -> Any:
         if not isinstance(data, dict):
             return data
-        kinds = [k for k in NODE_KINDS if k in data]
-        if "type" in data:
+        kinds = [k for k in NODE_KINDS if data.get(k) is not None]
+        if data.get("type") is not None:
             kinds = ["type"]
         if len(kinds) != 1:
             found = " and ".join(f"`{k}`" for k in kinds) or "none of them"
             raise ValueError(
                 f"a node needs exactly one of `type`, `layer`, `model` or `op`; found {found}"
             )
-        return _split_args(data, (kinds[0], "inputs", "call"))
+        return _split_args(data, (kinds[0], "inputs", "call"), info)
 
     @field_validator("inputs")
     @classmethod
@@ -180,12 +193,27 @@ class SubModel(Graph):
     """A model defined once and called like a layer (weights shared between calls)."""
 
 
-PerOutput = Annotated[dict[str, Any], Field(min_length=1)]
+def _loss_form(value: Any) -> str:
+    if isinstance(value, ObjectSpec):  # when serializing
+        return "object"
+    if isinstance(value, dict):
+        return "object" if "type" in value else "per_output"
+    return "list" if isinstance(value, list) else "name"
+
+
+# A mapping with `type` is one loss object; any other mapping is per output name.
+Loss = Annotated[
+    Annotated[str, Tag("name")]
+    | Annotated[ObjectSpec, Tag("object")]
+    | Annotated[list[NamedObject], Tag("list")]
+    | Annotated[dict[str, NamedObject], Tag("per_output")],
+    Discriminator(_loss_form),
+]
 
 
 class CompileSpec(Strict):
     optimizer: NamedObject = "rmsprop"
-    loss: NamedObject | list[NamedObject] | dict[str, NamedObject] | None = None
+    loss: Loss | None = None
     loss_weights: list[float] | dict[str, float] | None = None
     metrics: list[NamedObject] | dict[str, NamedObject | list[NamedObject]] | None = None
     run_eagerly: bool = False
@@ -208,6 +236,14 @@ class Spec(Graph):
         return type(other) is type(self) and self.model_dump() == other.model_dump()
 
     __hash__ = None  # type: ignore[assignment]
+
+    def layer_type(self, node: Node) -> str | None:
+        """The Keras layer class a node calls: its own ``type`` or its shared layer's."""
+        if node.kind == "type":
+            return node.type
+        if node.kind == "layer" and node.layer in self.layers:
+            return self.layers[node.layer].type
+        return None
 
 
 # Key order when a spec is written back out (see dump.py).

@@ -23,7 +23,7 @@ def summarize(spec: Spec) -> tuple[list[tuple[str, ...]], int]:
     rows = [(i.id, "Input", "", _shape(builder.tensors[i.id]), "0") for i in program.main.inputs]
     counted: set[str] = set()
     for call in program.main.calls:
-        layer_name = call.id if call.kind in ("layer", "op") else call.target
+        layer_name = call.id if call.kind in ("new_layer", "op") else call.target
         params = "0"
         if call.kind != "op":
             weights = model.get_layer(layer_name).count_params()
@@ -36,9 +36,8 @@ def summarize(spec: Spec) -> tuple[list[tuple[str, ...]], int]:
 
 
 def _label(call: Call) -> str:
-    return {"layer": call.target, "op": f"ops.{call.target}"}.get(
-        call.kind, f"{call.kind} {call.target}"
-    )
+    labels = {"new_layer": call.target, "op": f"ops.{call.target}", "model": f"model {call.target}"}
+    return labels.get(call.kind, f"shared {call.target}")
 
 
 def _inputs(call: Call) -> str:

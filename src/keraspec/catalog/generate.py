@@ -16,7 +16,8 @@ from . import DENIED_LAYERS
 
 CATALOG_PATH = Path(__file__).with_name("keras_catalog.json")
 
-# keras.ops functions usable as graph nodes: tensor in, tensor(s) out, no side effects.
+# keras.ops functions usable as graph nodes: tensors in, tensor(s) out, no side effects,
+# tensor arguments first (so not einsum, whose subscripts string comes before them).
 ALLOWED_OPS = (
     "abs",
     "add",
@@ -32,7 +33,6 @@ ALLOWED_OPS = (
     "cumsum",
     "divide",
     "dot",
-    "einsum",
     "equal",
     "erf",
     "exp",

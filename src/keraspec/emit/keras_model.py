@@ -14,7 +14,7 @@ import keras
 
 from .. import catalog
 from ..diagnostics import Diagnostic, Location, SpecError
-from ..ir import Call, CompileIR, GraphIR, Program, TensorRef, thaw
+from ..ir import Call, CompileIR, GraphIR, KerasObject, Program, TensorRef, thaw
 
 KERAS_MODULES = {
     "initializers": keras.initializers,
@@ -80,12 +80,12 @@ class ModelBuilder:
                 return result
             return self.callee(call)(*args, **kwargs, **thaw(call.call))
         except SpecError:
-            raise
+            raise  # a shared layer's own error, already located
         except Exception as e:
             raise SpecError([keras_error(call.location, f"node `{call.id}`", e)]) from e
 
     def callee(self, call: Call) -> Any:
-        if call.kind == "shared":
+        if call.kind == "shared_layer":
             return self.shared_layer(call.target)
         if call.kind == "model":
             return self.models[call.target]
@@ -96,6 +96,8 @@ class ModelBuilder:
             return _pick(tensors, value)
         if isinstance(value, tuple):
             return [self.resolve(v, tensors) for v in value]
+        if isinstance(value, Mapping):  # a sub-model's inputs by name
+            return {k: self.resolve(v, tensors) for k, v in value.items()}
         return value
 
     def shared_layer(self, name: str) -> keras.layers.Layer:
@@ -103,8 +105,6 @@ class ModelBuilder:
             spec = self.shared_specs[name]
             try:
                 self.shared[name] = self.make_layer(spec.type, spec.config, name=name)
-            except SpecError:
-                raise
             except Exception as e:
                 raise SpecError([keras_error(spec.location, f"shared layer `{name}`", e)]) from e
         return self.shared[name]
@@ -115,65 +115,50 @@ class ModelBuilder:
         return cls(**args, name=name) if name else cls(**args)
 
     def argument(self, arg: str, value: Any) -> Any:
-        """A constructor argument, with nested ``{type: ...}`` objects built by kind."""
-        kind = catalog.object_kind(arg)
-        if kind == "layers":
-            if isinstance(value, str):
-                return self.models[value] if value in self.models else self.shared_layer(value)
-            return self.make_layer(value["type"], _without_type(value))
-        if kind is not None and isinstance(value, Mapping):
-            return make_object(kind, value)
+        """A constructor argument: nested objects built, layer names resolved."""
+        if isinstance(value, KerasObject):
+            return self.construct(value)
+        if catalog.object_kind(arg) == "layers" and isinstance(value, str):
+            return self.models[value] if value in self.models else self.shared_layer(value)
         return thaw(value)
+
+    def construct(self, obj: KerasObject) -> Any:
+        if obj.kind == "layers":
+            return self.make_layer(obj.type, obj.config)
+        cls = _allowed(KERAS_MODULES[obj.kind], obj.kind, obj.type)
+        return cls(**thaw(obj.config))
+
+    def objects(self, value: Any) -> Any:
+        """Compile arguments: objects built, per-output mappings and lists kept."""
+        if isinstance(value, KerasObject):
+            return self.construct(value)
+        if isinstance(value, Mapping):
+            return {k: self.objects(v) for k, v in value.items()}
+        if isinstance(value, tuple):
+            return [self.objects(v) for v in value]
+        return value
 
     def compile(self, model: keras.Model, spec: CompileIR) -> None:
         model.compile(
-            optimizer=make_object("optimizers", spec.optimizer),
-            loss=_objects("losses", spec.loss),
+            optimizer=self.objects(spec.optimizer),
+            loss=self.objects(spec.loss),
             loss_weights=thaw(spec.loss_weights),
-            metrics=_objects("metrics", spec.metrics),
+            metrics=self.objects(spec.metrics),
             run_eagerly=spec.run_eagerly,
             jit_compile=spec.jit_compile,
         )
 
 
-def make_object(kind: str, value: Any) -> Any:
-    """A Keras name passes through; ``{type: Class, **args}`` becomes ``Class(**args)``."""
-    if not isinstance(value, Mapping):
-        return value
-    cls = _allowed(KERAS_MODULES[kind], kind, value["type"])
-    return cls(**thaw(_without_type(value)))
-
-
-def _objects(kind: str, value: Any) -> Any:
-    if isinstance(value, Mapping) and "type" not in value:
-        return {k: _objects(kind, v) for k, v in value.items()}
-    if isinstance(value, tuple):
-        return [_objects(kind, v) for v in value]
-    return make_object(kind, value)
-
-
-def _without_type(value: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in value.items() if k != "type"}
-
-
 def _allowed(module: Any, kind: str, name: str) -> Any:
     # Defence in depth: validation already rejected names outside the catalog.
     if name not in catalog.classes(kind):
-        raise SpecError(
-            [
-                Diagnostic.at(
-                    Location("<ir>", 0, 0), "E210", f"`{name}` is not an allowed {kind[:-1]}"
-                )
-            ]
-        )
+        raise ValueError(f"`{name}` is not in the catalog's {kind}")
     return getattr(module, name)
 
 
 def _op(name: str) -> Any:
     if name not in catalog.catalog()["ops"]:
-        raise SpecError(
-            [Diagnostic.at(Location("<ir>", 0, 0), "E220", f"op `{name}` is not allowed")]
-        )
+        raise ValueError(f"op `{name}` is not in the catalog")
     return getattr(keras.ops, name)
 
 
