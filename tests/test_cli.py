@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import keraspec
 from keraspec import api
 from keraspec.cli import ExitCode, main
 
@@ -17,6 +18,7 @@ ROOT = Path(__file__).parent.parent
 HEADLINE = ROOT / "specs" / "headline.yaml"
 INVALID = ROOT / "tests" / "cases" / "invalid"
 THREE = INVALID / "three_errors.yaml"
+VALID = ROOT / "tests" / "cases" / "valid"
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -66,20 +68,35 @@ def test_globs_are_expanded(capsys) -> None:
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("args", "error"),
     [
-        ["validate"],
-        ["validate", "does-not-exist.yaml"],
-        ["validate", "nothing/*.yaml"],
-        ["validate", "--format", "xml", str(HEADLINE)],
-        ["frobnicate"],
-        ["compile", str(HEADLINE), "-o", "model.h5"],
+        (["validate"], "Missing argument 'SPEC...'."),
+        (["validate", "nope.yaml"], "Invalid value for SPEC: no such file: `nope.yaml`"),
+        (["validate", "none/*.yaml"], "Invalid value for SPEC: no file matches `none/*.yaml`"),
+        (
+            ["validate", "--format", "xml", str(HEADLINE)],
+            "Invalid value for '--format': 'xml' is not one of 'text', 'json', 'github'.",
+        ),
+        (["frobnicate"], "No such command 'frobnicate'."),
+        (
+            ["compile", str(HEADLINE), "-o", "model.h5"],
+            "Invalid value for -o: the output file name must end in `.keras`",
+        ),
+        (
+            ["compile", str(HEADLINE), "-o", f"{HEADLINE}/m.keras"],
+            f"Invalid value for -o: cannot write `{HEADLINE}/m.keras`: not a file path",
+        ),
     ],
 )
-def test_usage_errors_exit_2(capsys, args: list[str]) -> None:
-    code, _, err = run(capsys, *args)
-    assert code == ExitCode.USAGE
-    assert "Error" in err and "Traceback" not in err
+def test_usage_errors_exit_2(capsys, args: list[str], error: str) -> None:
+    code, out, err = run(capsys, *args)
+    assert (code, out) == (ExitCode.USAGE, "")
+    assert err.splitlines()[-1] == f"Error: {error}"
+    assert err.splitlines()[0].startswith("Usage: keraspec")
+
+
+def test_json_format_is_an_empty_list_when_all_is_well(capsys) -> None:
+    assert run(capsys, "validate", "--format", "json", HEADLINE) == (0, "[]\n", "")
 
 
 def test_json_format(capsys) -> None:
@@ -175,6 +192,23 @@ def test_keras_errors_point_at_the_node(tmp_path, capsys) -> None:
     assert first.startswith(f"{spec}:7:3: E400 Keras rejected node `s`: ValueError:")
     assert first.endswith("Inputs have incompatible shapes. Received shapes (3,) and (4,)")
     assert not (tmp_path / "m.keras").exists()
+
+
+@pytest.mark.keras
+def test_summary_counts_shared_weights_once() -> None:
+    from keraspec.summary import summarize
+
+    rows, total = summarize(keraspec.load(VALID / "submodels.yaml"))
+    params = {row[0]: row[4] for row in rows}
+    assert (params["enc_left"], params["enc_right"], params["per_frame"]) == (
+        "34",
+        "(shared)",
+        "(shared)",
+    )
+    assert total == 34
+    rows, total = summarize(keraspec.load(VALID / "op_names.yaml"))
+    assert [row[1] for row in rows] == ["Input", "Input", "Dense", "ops.add"]
+    assert total == 20
 
 
 @pytest.mark.keras

@@ -142,3 +142,14 @@ def test_named_submodel_outputs_are_indexed_in_declaration_order() -> None:
     model = build("named_submodel_outputs")
     assert model.get_layer("from_zz").kernel.shape == (1, 3)
     assert model.get_layer("from_aa").kernel.shape == (2, 3)
+
+
+# Saving a compiled, never-trained model stores an unbuilt optimizer; Keras warns on reload.
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
+def test_bidirectional_without_merge_mode_and_metric_objects(tmp_path) -> None:
+    model = build("bidirectional_outputs")
+    assert model.get_layer("forward").kernel.shape == (4, 1)
+    assert isinstance(model.metrics[-1], keras.metrics.Metric)
+    model.save(tmp_path / "m.keras")  # metric objects must serialize
+    reloaded = keras.models.load_model(tmp_path / "m.keras")
+    assert reloaded.count_params() == model.count_params()

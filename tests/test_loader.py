@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from keraspec.diagnostics import SpecError
@@ -71,7 +73,10 @@ def test_alias_bomb_is_refused_quickly() -> None:
     for i in range(1, 9):
         refs = ", ".join([f"*a{i - 1}"] * 10)
         lines.append(f"a{i}: &a{i} [{refs}]")
-    assert [c for c, *_ in codes("\n".join(lines) + "\n")] == ["E106"]
+    started = time.perf_counter()
+    found = codes("\n".join(lines) + "\n")
+    assert time.perf_counter() - started < 0.5  # a billion values, measured not built
+    assert [c for c, *_ in found] == ["E106"]
 
 
 @pytest.mark.parametrize(
@@ -102,3 +107,24 @@ def test_missing_file_is_a_diagnostic(tmp_path) -> None:
     with pytest.raises(SpecError) as info:
         load_file(tmp_path / "nope.yaml")
     assert info.value.diagnostics[0].code == "E001"
+
+
+def test_control_characters_are_located() -> None:
+    with pytest.raises(SpecError) as info:
+        load_text("a: 1\n# bell \x07\n", "t.yaml")
+    (d,) = info.value.diagnostics
+    assert str(d) == "t.yaml:2:8: E100 invalid YAML: character '\\x07' (U+0007) is not allowed"
+
+
+@pytest.mark.parametrize("depth", [80, 5000])
+def test_deep_nesting_is_refused_without_recursion_errors(depth: int) -> None:
+    text = "a: " + "[" * depth + "]" * depth + "\n"
+    assert [c for c, *_ in codes(text)] == ["E107"]
+
+
+def test_invalid_utf8_column_counts_characters(tmp_path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_bytes('foo: "éé'.encode() + b'\xff"\n')
+    with pytest.raises(SpecError) as info:
+        load_file(path)
+    assert (info.value.diagnostics[0].line, info.value.diagnostics[0].column) == (1, 9)

@@ -51,10 +51,12 @@ def expand_paths(patterns: tuple[str, ...]) -> list[Path]:
 
 
 def print_diagnostics(diagnostics: list[Diagnostic], fmt: str = "text") -> None:
-    if not diagnostics:
+    if fmt == "json":
+        click.echo(render(diagnostics, fmt))  # `[]` when all is well: always parseable
         return
-    if fmt != "text":
-        click.echo(render(diagnostics, fmt))
+    if fmt == "github":
+        if diagnostics:
+            click.echo(render(diagnostics, fmt))
         return
     for d in diagnostics:
         style = "bold red" if d.is_error else "yellow"
@@ -108,13 +110,19 @@ def validate(specs: tuple[str, ...], fmt: str, strict: bool) -> None:
     sys.exit(ExitCode.INVALID if failed else ExitCode.OK)
 
 
-def load_or_exit(path: Path, fmt: str = "text") -> api.Spec:
-    diagnostics = api.validate(path)
-    print_diagnostics(diagnostics, fmt)
+def load_or_exit(path: Path) -> api.Spec:
+    """The spec at ``path``, or its diagnostics printed and exit 1."""
+    try:
+        spec = api.load(path)
+    except SpecError:
+        diagnostics = api.validate(path)  # everything, not just the schema errors
+    else:
+        diagnostics = api.validate(spec)
+    print_diagnostics(diagnostics)
     if errors_in(diagnostics):
         err.print(f"invalid: {tally(diagnostics, 1)}", markup=False)
         sys.exit(ExitCode.INVALID)
-    return api.load(path)
+    return spec
 
 
 def build_or_exit(spec: api.Spec, compile: bool) -> Any:
@@ -138,8 +146,7 @@ def build_or_exit(spec: api.Spec, compile: bool) -> Any:
 def compile_command(spec: Path, output: Path | None, summary: bool) -> None:
     """Build SPEC with Keras and save it as a .keras file."""
     output = output or Path(spec.stem + ".keras")
-    if output.suffix != ".keras":
-        raise click.BadParameter("the output file name must end in `.keras`", param_hint="-o")
+    check_output_path(output)
     model = build_or_exit(load_or_exit(spec), compile=True)
     if summary:
         model.summary(print_fn=lambda line, **_: out.print(line, markup=False))
@@ -148,6 +155,17 @@ def compile_command(spec: Path, output: Path | None, summary: bool) -> None:
         model.optimizer.build(model.trainable_variables)
     save_atomically(model, output)
     err.print(f"wrote {output}", markup=False)
+
+
+def check_output_path(output: Path) -> None:
+    """Refuse an unusable ``-o`` before spending time on a build."""
+    if output.suffix != ".keras":
+        raise click.BadParameter("the output file name must end in `.keras`", param_hint="-o")
+    parent = next((p for p in output.absolute().parents if p.exists()), None)
+    if output.is_dir() or parent is None or not parent.is_dir():
+        raise click.BadParameter(f"cannot write `{output}`: not a file path", param_hint="-o")
+    if not os.access(parent, os.W_OK):
+        raise click.BadParameter(f"cannot write `{output}`: permission denied", param_hint="-o")
 
 
 def save_atomically(model: Any, output: Path) -> None:

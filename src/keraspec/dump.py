@@ -7,14 +7,37 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from .loader import SpecLoader
 from .schema import SPEC_KEY_ORDER, Node, ObjectSpec, Spec
+
+
+class SpecDumper(yaml.SafeDumper):
+    """Quotes every string the loader would read as something else (``"1e3"``, ``"2024-01-01"``)."""
+
+
+SpecDumper.yaml_implicit_resolvers = SpecLoader.yaml_implicit_resolvers
+# YAML reads these as line breaks; only double quotes keep them (as escapes).
+LINE_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
+def _represent_str(dumper: SpecDumper, value: str) -> yaml.ScalarNode:
+    style = '"' if any(c in value for c in LINE_BREAKS) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+SpecDumper.add_representer(str, _represent_str)
 
 
 def dumps(spec: Spec) -> str:
     data = to_data(spec)
     ordered = {key: data[key] for key in SPEC_KEY_ORDER if key in data}
-    return yaml.safe_dump(
-        ordered, sort_keys=False, default_flow_style=None, allow_unicode=True, width=100
+    return yaml.dump(
+        ordered,
+        Dumper=SpecDumper,
+        sort_keys=False,
+        default_flow_style=None,
+        allow_unicode=True,
+        width=100,
     )
 
 

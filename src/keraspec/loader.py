@@ -27,6 +27,8 @@ MERGE_TAG = "tag:yaml.org,2002:merge"
 # Upper bound on values built from one file; aliases can multiply a small file
 # ("billion laughs"), so the walk counts what it builds rather than what it reads.
 MAX_VALUES = 1_000_000
+# Specs nest a handful of levels; deeper documents are hostile or broken.
+MAX_DEPTH = 64
 
 
 class SpecLoader(yaml.SafeLoader):
@@ -94,26 +96,29 @@ def load_file(path: str | Path) -> Document:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
-        diag = Diagnostic.at(
-            Location(str(path), line, column), "E002", "file is not valid UTF-8 text"
-        )
+        before = raw[: e.start].decode("utf-8")  # valid up to the bad byte
+        where = _position(before, len(before), SourceMap(str(path), ""))
+        diag = Diagnostic.at(where, "E002", "file is not valid UTF-8 text")
         raise SpecError([diag]) from e
     return load_text(text, str(path))
 
 
 def load_text(text: str, source: str = "<string>") -> Document:
     smap = SourceMap(source, text)
-    loader = SpecLoader(text)
     try:
-        node = loader.get_single_node()
+        node = compose(text)
     except yaml.MarkedYAMLError as e:
         raise SpecError([_yaml_error(e, smap)]) from e
-    except yaml.YAMLError as e:  # e.g. "expected a single document"
+    except yaml.reader.ReaderError as e:
+        where = _position(text, e.position, smap)
+        char = chr(e.character) if isinstance(e.character, int) else e.character
+        message = f"invalid YAML: character {char!r} (U+{ord(char):04X}) is not allowed"
+        raise SpecError([Diagnostic.at(where, "E100", message)]) from e
+    except yaml.YAMLError as e:
         raise SpecError([Diagnostic.at(smap.at(1, 1), "E100", str(e).splitlines()[0])]) from e
-    finally:
-        loader.dispose()
+    except RecursionError as e:
+        message = f"the document nests deeper than {MAX_DEPTH} levels"
+        raise SpecError([Diagnostic.at(smap.at(1, 1), "E107", message)]) from e
     if node is None:
         raise SpecError([Diagnostic.at(smap.at(1, 1), "E103", "the file is empty")])
     if not isinstance(node, yaml.MappingNode):
@@ -125,10 +130,26 @@ def load_text(text: str, source: str = "<string>") -> Document:
         hint = "aliases (*name) repeat their anchor's content; use fewer of them"
         raise SpecError([Diagnostic.at(smap.at(1, 1), "E106", message, hint)])
     builder = _Builder(smap)
-    data = builder.build(node, ())
+    try:
+        data = builder.build(node, ())
+    except _TooDeep:
+        data = None
     if builder.diagnostics:
         raise SpecError(builder.diagnostics)
     return Document(data, smap)
+
+
+def compose(text: str) -> yaml.Node | None:
+    loader = SpecLoader(text)  # its reader already rejects unprintable characters
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+def _position(text: str, offset: int, smap: SourceMap) -> Location:
+    line = text.count("\n", 0, offset) + 1
+    return smap.at(line, offset - (text.rfind("\n", 0, offset) + 1) + 1)
 
 
 def _yaml_error(e: yaml.MarkedYAMLError, smap: SourceMap) -> Diagnostic:
@@ -161,6 +182,10 @@ def expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
     return memo[key]
 
 
+class _TooDeep(Exception):
+    """Stops the walk at the first over-deep value (reported once, not per ancestor)."""
+
+
 class _Builder:
     """Turns a composed YAML node tree into dicts, lists and scalars, recording positions."""
 
@@ -172,6 +197,9 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
         self.smap.values.setdefault(path, self.smap.mark(node.start_mark))
+        if len(path) > MAX_DEPTH:
+            self._error(node, "E107", f"the document nests deeper than {MAX_DEPTH} levels")
+            raise _TooDeep
         if node.tag not in ALLOWED_TAGS:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
             self._error(node, "E102", f"unsupported YAML tag `{tag}`", _TAG_HINT)

@@ -21,14 +21,16 @@ def summarize(spec: Spec) -> tuple[list[tuple[str, ...]], int]:
     builder = ModelBuilder(program)
     model = builder.build()
     rows = [(i.id, "Input", "", _shape(builder.tensors[i.id]), "0") for i in program.main.inputs]
-    counted: set[str] = set()
+    counted: set[int] = set()  # variables already shown: shared weights count once
     for call in program.main.calls:
-        layer_name = call.id if call.kind in ("new_layer", "op") else call.target
         params = "0"
         if call.kind != "op":
-            weights = model.get_layer(layer_name).count_params()
-            params = f"{weights:,}" if layer_name not in counted else f"(shared {layer_name})"
-            counted.add(layer_name)
+            layer = model.get_layer(call.id if call.kind == "new_layer" else call.target)
+            new = [w for w in layer.weights if id(w) not in counted]
+            counted |= {id(w) for w in layer.weights}
+            params = f"{sum(int(w.numpy().size) for w in new):,}"
+            if layer.weights and not new:
+                params = "(shared)"
         rows.append(
             (call.id, _label(call), _inputs(call), _shape(builder.tensors[call.id]), params)
         )
