@@ -219,3 +219,17 @@ def test_summary_table(capsys) -> None:
     for node in ("embedded", "lstm_out", "aux_output", "merged", "main_output"):
         assert node in out
     assert "5,120,000" in out and "69,760" in out
+
+
+@pytest.mark.keras
+def test_compile_prints_no_tensorflow_noise(tmp_path) -> None:
+    out_file = tmp_path / "mlp.keras"
+    script = Path(sys.executable).with_name("keraspec")
+    env = {k: v for k, v in os.environ.items() if k != "KERASPEC_DEBUG"}
+    result = subprocess.run(
+        [script, "compile", ROOT / "specs" / "mlp.yaml", "-o", out_file],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", f"wrote {out_file}\n")

@@ -208,6 +208,13 @@ def _check_call(c: Checker, node: Node, known: dict[str, Any], path: DataPath, w
 def _check_model_call(c: Checker, node: Node, path: DataPath, who: str) -> None:
     """A sub-model takes its inputs positionally or as a mapping by input name."""
     model = c.spec.models[node.model]
+    if not isinstance(node.inputs, dict):
+        given = len(node.inputs) if isinstance(node.inputs, list) else 1
+        if given != len(model.inputs):
+            names = ", ".join(f"`{i}`" for i in model.inputs)
+            message = f"{who}: model `{node.model}` takes {len(model.inputs)} input(s) ({names})"
+            message += f", got {given}"
+            c.error((*path, "inputs"), "E224", message)
     if isinstance(node.inputs, dict):
         for key in node.inputs:
             if key not in model.inputs:

@@ -10,6 +10,8 @@ import glob
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -125,8 +127,36 @@ def load_or_exit(path: Path) -> api.Spec:
     return spec
 
 
-def build_or_exit(spec: api.Spec, compile: bool) -> Any:
+@contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Hide what TensorFlow's C++ side prints while it loads.
+
+    Those lines (oneDNN notices, absl warnings) ignore TF_CPP_MIN_LOG_LEVEL, so they
+    are muted at the file-descriptor level, for the import only. KERASPEC_DEBUG=1
+    shows them.
+    """
+    if os.environ.get("KERASPEC_DEBUG"):
+        yield
+        return
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_keras() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with native_stderr_silenced():
+        import keras  # noqa: F401
+
+
+def build_or_exit(spec: api.Spec, compile: bool) -> Any:
+    import_keras()
     try:
         return api.build(spec, compile=compile)
     except SpecError as e:
@@ -191,7 +221,7 @@ def summary(spec: Path) -> None:
     from .summary import summarize
 
     checked = load_or_exit(spec)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import_keras()
     try:
         rows, total = summarize(checked)
     except SpecError as e:
