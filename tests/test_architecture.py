@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).parent.parent / "src" / "keraspec"
 HEAVY = {"keras", "tensorflow"}
 # Modules allowed to import Keras at module level (the emitter), or inside functions.
 EMITTERS = {"emit/keras_model.py"}
-LAZY = {"catalog/generate.py", "summary.py", "api.py"}
+LAZY = {"catalog/generate.py", "summary.py", "api.py", "cli.py"}
 
 
 def imported_roots(tree: ast.AST, top_level_only: bool) -> set[str]:

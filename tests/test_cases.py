@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import keraspec
+from keraspec import Spec
 
 CASES = Path(__file__).parent / "cases"
 INVALID = sorted((CASES / "invalid").glob("*.yaml"))
@@ -52,6 +53,8 @@ def test_dumps_round_trips(path: Path) -> None:
     again = keraspec.loads(text)
     assert again == spec
     assert keraspec.dumps(again) == text
+    assert Spec.model_validate(spec.model_dump()) == spec
+    assert Spec.model_validate_json(spec.model_dump_json()) == spec
 
 
 def test_there_are_cases() -> None:

@@ -153,3 +153,18 @@ def test_bidirectional_without_merge_mode_and_metric_objects(tmp_path) -> None:
     model.save(tmp_path / "m.keras")  # metric objects must serialize
     reloaded = keras.models.load_model(tmp_path / "m.keras")
     assert reloaded.count_params() == model.count_params()
+
+
+def test_rnn_cells_as_lists_and_stacked() -> None:
+    model = build("rnn_cells")
+    x = keras.Input((5, 3))
+    cells = [keras.layers.LSTMCell(4), keras.layers.GRUCell(2)]
+    stacked = keras.layers.RNN(cells)(x)
+    pair = [keras.layers.SimpleRNNCell(3), keras.layers.SimpleRNNCell(2)]
+    via_stack = keras.layers.RNN(keras.layers.StackedRNNCells(pair))(x)
+    reference = keras.Model(x, keras.layers.Concatenate()([stacked, via_stack]))
+    assert model.count_params() == reference.count_params() == 209
+    assert [type(c).__name__ for c in model.get_layer("stacked").cell.cells] == [
+        "LSTMCell",
+        "GRUCell",
+    ]

@@ -128,3 +128,10 @@ def test_invalid_utf8_column_counts_characters(tmp_path) -> None:
     with pytest.raises(SpecError) as info:
         load_file(path)
     assert (info.value.diagnostics[0].line, info.value.diagnostics[0].column) == (1, 9)
+
+
+def test_merged_values_keep_positions_of_overrides() -> None:
+    doc = load_text("a: &d {x: 1, y: 2}\nb: {<<: *d, y: 3}\n")
+    assert doc.data["b"] == {"x": 1, "y": 3}
+    assert (doc.source.value(("b", "y")).line, doc.source.value(("b", "y")).column) == (2, 16)
+    assert doc.source.value(("b", "x")).line == 1  # inherited: where the anchor wrote it

@@ -46,6 +46,7 @@ class Checker(Reporter):
 
 def check(spec: Spec) -> list[Diagnostic]:
     c = Checker(source_of(spec), spec=spec)
+    _check_input_dtypes(c, spec)
     for name, layer in spec.layers.items():
         _check_layer(c, layer.type, layer.args, ("layers", name), f"shared layer `{name}`")
     for prefix, graph in [((), spec), *((("models", n), m) for n, m in spec.models.items())]:
@@ -56,6 +57,16 @@ def check(spec: Spec) -> list[Diagnostic]:
     if spec.compile is not None:
         _check_compile(c, spec)
     return c.diagnostics
+
+
+def _check_input_dtypes(c: Checker, spec: Spec) -> None:
+    dtypes = catalog.catalog()["dtypes"]
+    for prefix, graph in [((), spec), *((("models", n), m) for n, m in spec.models.items())]:
+        for name, decl in graph.inputs.items():
+            if decl.dtype is not None and decl.dtype not in dtypes:
+                path = (*prefix, "inputs", name, "dtype")
+                message = f"input `{name}`: unknown dtype `{decl.dtype}`"
+                c.error(path, "E225", message, did_you_mean(decl.dtype, dtypes))
 
 
 def _check_node(c: Checker, node: Node, path: DataPath, who: str) -> None:
@@ -145,7 +156,12 @@ def _contains_mapping(value: Any) -> bool:
 
 
 def _check_layer_value(c: Checker, arg: str, value: Any, path: DataPath, who: str) -> None:
-    """A wrapper's layer: a shared layer or sub-model by name, or ``{type: ..., ...}``."""
+    """A wrapper's layer: a shared layer or sub-model by name, ``{type: ..., ...}``, or
+    (for ``RNN(cell=...)`` and ``StackedRNNCells(cells=...)``) a list of those."""
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_layer_value(c, arg, item, (*path, i), who)
+        return
     if isinstance(value, str):
         if value not in c.spec.layers and value not in c.spec.models:
             hint = did_you_mean(value, [*c.spec.layers, *c.spec.models])
@@ -208,6 +224,10 @@ def _check_call(c: Checker, node: Node, known: dict[str, Any], path: DataPath, w
 def _check_model_call(c: Checker, node: Node, path: DataPath, who: str) -> None:
     """A sub-model takes its inputs positionally or as a mapping by input name."""
     model = c.spec.models[node.model]
+    if isinstance(node.inputs, dict) and (missing := set(model.inputs) - set(node.inputs)):
+        names = ", ".join(f"`{i}`" for i in model.inputs if i in missing)
+        message = f"{who}: model `{node.model}` needs input(s) {names}"
+        c.error((*path, "inputs"), "E224", message)
     if not isinstance(node.inputs, dict):
         given = len(node.inputs) if isinstance(node.inputs, list) else 1
         if given != len(model.inputs):
@@ -276,10 +296,14 @@ def _check_op(c: Checker, node: Node, path: DataPath, who: str) -> None:
             hint = did_you_mean(str(key), known)
             c.key_error((*path, "inputs", key), "E218", f"{who}: unknown argument `{key}`", hint)
         given.append(key)
-    for arg in node.args:
+    for arg, value in node.args.items():
         if arg not in known:
             hint = did_you_mean(str(arg), known)
             c.key_error((*path, arg), "E211", f"{who}: unknown argument `{arg}`", hint)
+        elif any(_names_tensor(c, leaf) for _, leaf in _leaves(value, ())):
+            message = f"{who}: argument `{arg}` names a tensor; tensors go in `inputs`"
+            hint = f"inputs: {{..., {arg}: ...}}"
+            c.key_error((*path, arg), "E221", message, hint)
         elif arg in given:
             message = f"{who}: argument `{arg}` is given twice, in `inputs` and as `{arg}`"
             c.key_error((*path, arg), "E222", message)

@@ -164,8 +164,11 @@ def _check_reference(scope: Scope, who: str, ref: TensorRef, path: DataPath) -> 
         message = f"{who} refers to unknown `{ref.node}`: not a declared input or node"
         scope.error(path, "E300", message, hint)
         return False
+    count = output_count(scope, ref.node)
+    if ref.index is None and count is not None and count > 1:
+        message = f"`{ref.node}` has {count} outputs; without an index all of them are passed"
+        scope.error(path, "W323", message, f"write `{ref.node}[0]` for the first")
     if ref.index is not None:
-        count = output_count(scope, ref.node)
         if count == 1:
             message = f"`{ref}`: `{ref.node}` has a single output"
             scope.error(path, "E303", message, f"write `{ref.node}`")
@@ -240,11 +243,10 @@ def definitions_used(node: Node, spec: Spec) -> tuple[set[str], set[str]]:
     """The shared layers and the sub-models a node uses, by name."""
     named = {node.target} if node.kind in ("layer", "model") else set()
     if node.kind == "type":
-        named |= {
-            v
-            for k, v in node.args.items()
-            if catalog.object_kind(k) == "layers" and isinstance(v, str)
-        }
+        for key, value in node.args.items():
+            if catalog.object_kind(key) == "layers":
+                values = value if isinstance(value, list) else [value]
+                named |= {v for v in values if isinstance(v, str)}
     names = {n for n in named if isinstance(n, str)}
     return names & set(spec.layers), names & set(spec.models)
 

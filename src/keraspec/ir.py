@@ -75,6 +75,7 @@ class GraphIR:
     outputs: tuple[tuple[str, TensorRef], ...]
     named_outputs: bool
     location: Location  # where its outputs are declared
+    output_locations: tuple[Location, ...]  # each output's reference
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class CompileIR:
     metrics: Any
     run_eagerly: bool
     jit_compile: Any
+    location: Location
 
 
 @dataclass(frozen=True)

@@ -218,12 +218,12 @@ class _Builder:
             self.active.discard(id(node))
 
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[Any, Any]:
-        merged: dict[Any, Any] = {}
         own: dict[Any, Any] = {}
+        merges: list[yaml.Node] = []
         first_seen: dict[Any, yaml.Node] = {}
         for key_node, value_node in node.value:
             if key_node.tag == MERGE_TAG:
-                merged.update(self._merge_source(value_node, path))
+                merges.append(value_node)
                 continue
             key = self.build(key_node, (*path, "<key>"))
             if not _hashable(key):
@@ -241,6 +241,11 @@ class _Builder:
             first_seen[key] = key_node
             self.smap.keys[(*path, key)] = self.smap.mark(key_node.start_mark)
             own[key] = self.build(value_node, (*path, key))
+        # Merged in after the own keys are built, so that positions of values a key
+        # overrides point at the override, not at the anchor it came from.
+        merged: dict[Any, Any] = {}
+        for value_node in merges:
+            merged.update(self._merge_source(value_node, path))
         return {**merged, **own}
 
     def _merge_source(self, node: yaml.Node, path: Path_) -> dict[Any, Any]:

@@ -70,8 +70,11 @@ def _lower_graph(
         if node_id in graph.nodes
     )
     outputs = tuple((key, parse_reference(ref)) for key, ref in graph.output_items())
+    entries = graph.outputs if isinstance(graph.outputs, dict) else range(len(graph.outputs))
+    output_locations = tuple(source.value((*prefix, "outputs", key)) for key in entries)
     where = source.key((*prefix, "outputs"))
-    return GraphIR(name, inputs, calls, outputs, isinstance(graph.outputs, dict), where)
+    named = isinstance(graph.outputs, dict)
+    return GraphIR(name, inputs, calls, outputs, named, where, output_locations)
 
 
 def _lower_node(spec: Spec, node_id: str, node: Node, location: Any) -> Call:
@@ -115,6 +118,8 @@ def layer_config(args: dict[str, Any]) -> Any:
 
 def _argument(name: str, value: Any) -> Any:
     kind = catalog.object_kind(name)
+    if kind == "layers" and isinstance(value, list):  # RNN cells
+        return tuple(_argument(name, v) for v in value)
     if kind is None or not isinstance(value, dict):
         return value
     obj = ObjectSpec.from_yaml(value)
@@ -141,6 +146,7 @@ def _lower_compile(spec: Spec) -> CompileIR | None:
         metrics=align.metrics(c.metrics),
         run_eagerly=c.run_eagerly,
         jit_compile=c.jit_compile,
+        location=source_of(spec).key(("compile",)),
     )
 
 

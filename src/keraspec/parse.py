@@ -68,12 +68,17 @@ def parse_partial(doc: Document) -> tuple[Spec, Unresolved] | None:
     for path in paths:
         if not _drop_entry(data, path, dropped):
             return None
+    if isinstance(data.get("outputs"), list):
+        data["outputs"] = [o for o in data["outputs"] if o is not _GONE]
     try:
         spec = Spec.model_validate(data, context=YAML)
     except ValidationError:
         return None
     attach_source(spec, doc.source)
     return spec, frozenset(dropped)
+
+
+_GONE = object()  # an output entry left out for its schema error
 
 
 def _drop_entry(data: dict[str, Any], path: DataPath, dropped: set[tuple[Any, ...]]) -> bool:
@@ -85,17 +90,24 @@ def _drop_entry(data: dict[str, Any], path: DataPath, dropped: set[tuple[Any, ..
             data["models"] = {**data["models"], path[1]: {**model, "nodes": nodes}}
             dropped.add((("models", path[1]), path[3]))
             return True
-    if len(path) >= 2 and isinstance(data.get(path[0]), dict):
-        if path[0] in ("nodes", "inputs"):
-            dropped.add(((), path[1]))
-        elif path[0] in ("layers", "models"):
-            dropped.add((path[0], path[1]))
-        else:
-            return False
-        data[path[0]] = _without(data[path[0]], path[1])
+    bad_name = path[-1:] == ("[key]",)
+    if len(path) >= 2 and path[0] == "inputs" and isinstance(data.get("inputs"), dict):
+        # A stand-in keeps the input declared (a model needs one); its uses are not judged.
+        stand_in = {} if bad_name else {path[1]: {"shape": []}}
+        data["inputs"] = {**_without(data["inputs"], path[1]), **stand_in}
+        dropped.add(((), path[1]))
         return True
-    if path and path[0] == "compile":
-        data.pop("compile", None)
+    named_entry = len(path) >= 2 and path[0] in ("nodes", "layers", "models")
+    if named_entry and isinstance(data.get(path[0]), dict):
+        data[path[0]] = _without(data[path[0]], path[1])
+        dropped.add(((), path[1]) if path[0] == "nodes" else (path[0], path[1]))
+        return True
+    if len(path) >= 2 and path[0] == "outputs" and isinstance(data.get("outputs"), list):
+        # Marked, not removed, so the indexes of later errors still hold.
+        data["outputs"] = [_GONE if i == path[1] else o for i, o in enumerate(data["outputs"])]
+        return True
+    if path and path[0] in ("compile", "description"):
+        data.pop(path[0], None)
         return True
     return False
 

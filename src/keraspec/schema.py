@@ -62,8 +62,8 @@ def _split_args(data: Any, own_keys: tuple[str, ...], info: ValidationInfo) -> A
         return data
     extras = {k: v for k, v in data.items() if k not in own_keys}
     from_yaml = bool(info.context and info.context.get("yaml"))
-    if not from_yaml and list(extras) == ["args"] and isinstance(extras["args"], dict):
-        return data
+    if not from_yaml and isinstance(data.get("args"), dict):
+        return data  # model form, e.g. from model_dump()
     own = {k: v for k, v in data.items() if k in own_keys}
     return {**own, "args": extras}
 
@@ -90,7 +90,16 @@ class ObjectSpec(Strict):
         return cls.model_validate(value, context={"yaml": True})
 
 
-NamedObject = str | ObjectSpec
+def _name_or_object(value: Any) -> str:
+    return "object" if isinstance(value, (dict, ObjectSpec)) else "name"
+
+
+# A Keras name (`adam`) or an object (`{type: Adam, ...}`); tagged so that errors
+# speak about the form the user wrote, not about both.
+NamedObject = Annotated[
+    Annotated[str, Tag("name")] | Annotated[ObjectSpec, Tag("object")],
+    Discriminator(_name_or_object),
+]
 
 
 class InputSpec(Strict):
@@ -173,7 +182,10 @@ class Graph(Strict):
 
     inputs: dict[Name, InputSpec] = Field(min_length=1)
     nodes: dict[Name, Node] = Field(default_factory=dict)
-    outputs: list[Reference] | dict[Name, Reference]
+    outputs: Annotated[
+        Annotated[list[Reference], Tag("list")] | Annotated[dict[Name, Reference], Tag("map")],
+        Discriminator(lambda v: "map" if isinstance(v, dict) else "list"),
+    ]
 
     @field_validator("outputs")
     @classmethod

@@ -36,7 +36,7 @@ OBJECT_KINDS = (
     ("_regularizer", "regularizers"),
     ("_constraint", "constraints"),
 )
-LAYER_ARGS = frozenset({"layer", "backward_layer", "cell"})
+LAYER_ARGS = frozenset({"layer", "backward_layer", "cell", "cells"})
 
 
 @cache

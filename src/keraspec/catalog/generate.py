@@ -193,6 +193,7 @@ def build_catalog() -> dict[str, Any]:
         "layers": layers,
         "ops": ops,
         "activations": activations,
+        "dtypes": _dtypes(),
         "initializers": class_entries(keras.initializers, keras.initializers.Initializer),
         "regularizers": class_entries(keras.regularizers, keras.regularizers.Regularizer),
         "constraints": class_entries(keras.constraints, keras.constraints.Constraint),
@@ -235,6 +236,13 @@ def _function_names(module: Any) -> list[str]:
         for n in dir(module)
         if not n.startswith("_") and n[0].islower() and n not in _NOT_ACTIVATIONS
     )
+
+
+def _dtypes() -> list[str]:
+    """Dtype names ``keras.Input`` accepts (``int`` is Keras's alias for int64)."""
+    from keras.src.backend.common import dtypes
+
+    return sorted({*dtypes.ALLOWED_DTYPES, "int"})
 
 
 def _registered_names(kind: str) -> list[str]:

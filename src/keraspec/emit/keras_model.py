@@ -7,7 +7,8 @@ up must also be in the catalog, so a spec can reach nothing else in Keras.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import keras
@@ -50,39 +51,37 @@ class ModelBuilder:
     def build_graph(self, graph: GraphIR) -> keras.Model:
         tensors = self.tensors = {}
         for decl in graph.inputs:
-            tensors[decl.id] = keras.Input(
-                shape=decl.shape,
-                dtype=decl.dtype,
-                batch_size=decl.batch_size,
-                sparse=decl.sparse,
-                name=decl.id,
-            )
+            with located(decl.location, f"input `{decl.id}`"):
+                tensors[decl.id] = keras.Input(
+                    shape=decl.shape,
+                    dtype=decl.dtype,
+                    batch_size=decl.batch_size,
+                    sparse=decl.sparse,
+                    name=decl.id,
+                )
         for call in graph.calls:
-            tensors[call.id] = self.run(call, tensors)
+            with located(call.location, f"node `{call.id}`"):
+                tensors[call.id] = self.run(call, tensors)
+        outputs = []
+        for (_, ref), where in zip(graph.outputs, graph.output_locations, strict=True):
+            with located(where, f"output `{ref}`"):
+                outputs.append(_pick(tensors, ref))
         inputs = [tensors[d.id] for d in graph.inputs]
-        outputs = [_pick(tensors, ref) for _, ref in graph.outputs]
         if graph.named_outputs:
             result: Any = {key: t for (key, _), t in zip(graph.outputs, outputs, strict=True)}
         else:
             result = outputs[0] if len(outputs) == 1 else outputs
-        try:
+        with located(graph.location, f"model `{graph.name}`"):
             return keras.Model(inputs[0] if len(inputs) == 1 else inputs, result, name=graph.name)
-        except Exception as e:
-            raise SpecError([keras_error(graph.location, f"model `{graph.name}`", e)]) from e
 
     def run(self, call: Call, tensors: dict[str, Any]) -> Any:
-        try:
-            args = [self.resolve(a, tensors) for a in call.args]
-            kwargs = {k: self.resolve(v, tensors) for k, v in call.kwargs.items()}
-            if call.kind == "op":
-                result = _op(call.target)(*args, **kwargs, **thaw(call.config))
-                name_operation(result, call.id)
-                return result
-            return self.callee(call)(*args, **kwargs, **thaw(call.call))
-        except SpecError:
-            raise  # a shared layer's own error, already located
-        except Exception as e:
-            raise SpecError([keras_error(call.location, f"node `{call.id}`", e)]) from e
+        args = [self.resolve(a, tensors) for a in call.args]
+        kwargs = {k: self.resolve(v, tensors) for k, v in call.kwargs.items()}
+        if call.kind == "op":
+            result = _op(call.target)(*args, **kwargs, **thaw(call.config))
+            name_operation(result, call.id)
+            return result
+        return self.callee(call)(*args, **kwargs, **thaw(call.call))
 
     def callee(self, call: Call) -> Any:
         if call.kind == "shared_layer":
@@ -103,10 +102,8 @@ class ModelBuilder:
     def shared_layer(self, name: str) -> keras.layers.Layer:
         if name not in self.shared:
             spec = self.shared_specs[name]
-            try:
+            with located(spec.location, f"shared layer `{name}`"):
                 self.shared[name] = self.make_layer(spec.type, spec.config, name=name)
-            except Exception as e:
-                raise SpecError([keras_error(spec.location, f"shared layer `{name}`", e)]) from e
         return self.shared[name]
 
     def make_layer(self, type_: str, config: Mapping[str, Any], name: str | None = None) -> Any:
@@ -118,8 +115,11 @@ class ModelBuilder:
         """A constructor argument: nested objects built, layer names resolved."""
         if isinstance(value, KerasObject):
             return self.construct(value)
-        if catalog.object_kind(arg) == "layers" and isinstance(value, str):
-            return self.models[value] if value in self.models else self.shared_layer(value)
+        if catalog.object_kind(arg) == "layers":
+            if isinstance(value, tuple):  # RNN cells
+                return [self.argument(arg, v) for v in value]
+            if isinstance(value, str):
+                return self.models[value] if value in self.models else self.shared_layer(value)
         return thaw(value)
 
     def construct(self, obj: KerasObject) -> Any:
@@ -139,6 +139,10 @@ class ModelBuilder:
         return value
 
     def compile(self, model: keras.Model, spec: CompileIR) -> None:
+        with located(spec.location, "`compile`"):
+            self._compile(model, spec)
+
+    def _compile(self, model: keras.Model, spec: CompileIR) -> None:
         model.compile(
             optimizer=self.objects(spec.optimizer),
             loss=self.objects(spec.loss),
@@ -147,6 +151,17 @@ class ModelBuilder:
             run_eagerly=spec.run_eagerly,
             jit_compile=spec.jit_compile,
         )
+
+
+@contextmanager
+def located(location: Location, who: str) -> Iterator[None]:
+    """Turn an exception Keras raises while building ``who`` into an E400 at ``location``."""
+    try:
+        yield
+    except SpecError:
+        raise  # already located (a shared layer built on first use)
+    except Exception as e:
+        raise SpecError([keras_error(location, who, e)]) from e
 
 
 def _allowed(module: Any, kind: str, name: str) -> Any:
