@@ -122,6 +122,14 @@ def test_github_format(capsys) -> None:
     )
 
 
+def test_github_format_escapes_file_names(tmp_path, capsys) -> None:
+    spec = tmp_path / "a,b:c.yaml"
+    spec.write_text(THREE.read_text())
+    _, out, _ = run(capsys, "validate", "--format", "github", spec)
+    escaped = str(spec).replace(":", "%3A").replace(",", "%2C")
+    assert out.splitlines()[0].startswith(f"::error file={escaped},line=9,col=14,title=E210::")
+
+
 def test_strict_turns_warnings_into_failure(capsys) -> None:
     unused = INVALID / "unused.yaml"
     assert run(capsys, "validate", unused)[0] == ExitCode.OK

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -86,11 +87,28 @@ def test_validate_never_raises_on_mutated_specs(text: str) -> None:
     assert all(isinstance(d, Diagnostic) and d.line >= 1 for d in found)
 
 
+@pytest.mark.keras
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_specs())
+def test_what_validates_builds_or_fails_located(text: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "fuzz.yaml"
+        path.write_text(text, encoding="utf-8")
+        if any(d.is_error for d in keraspec.validate(path)):
+            return
+        try:
+            keraspec.build(path)
+        except keraspec.SpecError as e:
+            assert all(d.code == "E400" and d.line >= 1 for d in e.diagnostics)
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.text(max_size=200))
 def test_validate_never_raises_on_arbitrary_text(text: str) -> None:
     found = validate_text(text)
-    assert found and all(d.is_error for d in found if d.code.startswith("E"))
+    # no text of 200 characters is a whole valid spec: there is always an error, located
+    assert any(d.is_error for d in found)
+    assert all(d.line >= 1 and d.column >= 1 and d.file.endswith("fuzz.yaml") for d in found)
 
 
 @settings(max_examples=100, deadline=None)

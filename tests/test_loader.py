@@ -75,7 +75,7 @@ def test_alias_bomb_is_refused_quickly() -> None:
         lines.append(f"a{i}: &a{i} [{refs}]")
     started = time.perf_counter()
     found = codes("\n".join(lines) + "\n")
-    assert time.perf_counter() - started < 0.5  # a billion values, measured not built
+    assert time.perf_counter() - started < 1.0  # a billion values, measured not built
     assert [c for c, *_ in found] == ["E106"]
 
 

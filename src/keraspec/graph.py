@@ -182,9 +182,17 @@ def _check_reference(scope: Scope, who: str, ref: TensorRef, path: DataPath) -> 
 def _check_outputs(scope: Scope) -> None:
     outputs = scope.graph.outputs
     entries = outputs.items() if isinstance(outputs, dict) else enumerate(outputs)
+    first_named: dict[str, str] = {}
     for key, text in entries:
         path = (*scope.prefix, "outputs", key)
-        _check_reference(scope, f"output{scope.where()}", parse_reference(text), path)
+        ref = parse_reference(text)
+        _check_reference(scope, f"output{scope.where()}", ref, path)
+        if isinstance(outputs, list) and ref.node in first_named:
+            # Keras names list outputs after their layers: losses and history would clash.
+            message = f"outputs `{first_named[ref.node]}` and `{text}` share the name `{ref.node}`"
+            hint = f'name them: outputs: {{first: "{first_named[ref.node]}", second: "{text}"}}'
+            scope.error(path, "W324", message, hint)
+        first_named.setdefault(ref.node, text)
 
 
 def _check_cycles(scope: Scope) -> bool:

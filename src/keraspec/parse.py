@@ -163,9 +163,10 @@ def data_path(loc: tuple[Any, ...], data: Any) -> DataPath:
 
 def _actual_key(mapping: dict[Any, Any], part: Any) -> Any:
     """Pydantic reports keys as strings; find the YAML key (``1``, ``1.5``, null) it means."""
-    if part in mapping:
+    if isinstance(part, str) and part in mapping:
         return part
-    matches = [k for k in mapping if not isinstance(k, str) and str(k) == str(part)]
+    # the mapping's own key object: `False` for loc 0, `1.5` for loc "1.5"
+    matches = [k for k in mapping if not isinstance(k, str) and (k == part or str(k) == str(part))]
     return matches[0] if matches else part
 
 
@@ -173,9 +174,13 @@ def _diagnostic(path: DataPath, items: list[dict[str, Any]], smap: SourceMap) ->
     first = items[0]
     kind = first["type"]
     if path and path[-1] == "[key]":
-        key = path[-2]
+        where = smap.key(path[:-1])
+        key, written = path[-2], _token_at(where)
+        if written and written != str(key):  # `no:` is read as false, `1.5:` as a float
+            message = f"invalid key `{written}` in {describe(path[:-2])}: YAML reads it as {key!r}"
+            return Diagnostic.at(where, "E203", message, f'quote it: "{written}"')
         message = f"invalid key `{key}` in {describe(path[:-2])}: {_reason(first)}"
-        return Diagnostic.at(smap.key(path[:-1]), "E203", message)
+        return Diagnostic.at(where, "E203", message)
     if kind == "missing":
         key = path[-1]
         where = smap.key(path[:-1])
@@ -193,6 +198,13 @@ def _diagnostic(path: DataPath, items: list[dict[str, Any]], smap: SourceMap) ->
     if len(items) > 1:
         reason = "expected " + "; or ".join(dict.fromkeys(_reason(i) for i in items))
     return Diagnostic.at(smap.value(path), "E203", f"invalid {describe(path)}: {reason}.{received}")
+
+
+def _token_at(where: Any) -> str | None:
+    """The plain mapping key as written at ``where`` (up to its colon)."""
+    if not where.source_line or where.column < 1:
+        return None
+    return where.source_line[where.column - 1 :].split(":", 1)[0].strip() or None
 
 
 def _reason(item: dict[str, Any]) -> str:

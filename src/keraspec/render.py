@@ -41,9 +41,17 @@ def text_block(d: Diagnostic) -> str:
 def github_line(d: Diagnostic) -> str:
     """A GitHub Actions workflow command; it shows up as an annotation on the line."""
     level = "error" if d.is_error else "warning"
-    message = d.message + (f" (hint: {d.hint})" if d.hint else "")
-    message = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return f"::{level} file={d.file},line={d.line},col={d.column},title={d.code}::{message}"
+    message = _escape(d.message + (f" (hint: {d.hint})" if d.hint else ""))
+    file = _escape(d.file, property_value=True)
+    return f"::{level} file={file},line={d.line},col={d.column},title={d.code}::{message}"
+
+
+def _escape(text: str, property_value: bool = False) -> str:
+    """GitHub workflow-command escaping; property values also escape `:` and `,`."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if property_value:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
 
 
 def tally(diagnostics: Sequence[Diagnostic], files: int) -> str:

@@ -16,8 +16,8 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
-    PositiveInt,
     PrivateAttr,
+    StrictInt,
     Tag,
     ValidationInfo,
     field_validator,
@@ -102,12 +102,16 @@ NamedObject = Annotated[
 ]
 
 
+# `true` is not a dimension: YAML booleans must not pass as 1.
+Dimension = Annotated[StrictInt, Field(gt=0)]
+
+
 class InputSpec(Strict):
     """A model input: ``{shape: [None, 64], dtype: int32}``; ``None`` marks a variable dimension."""
 
-    shape: tuple[PositiveInt | None, ...]
+    shape: tuple[Dimension | None, ...]
     dtype: str | None = None
-    batch_size: PositiveInt | None = None
+    batch_size: Dimension | None = None
     sparse: bool = False
 
 
