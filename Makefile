@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test lint catalog clean
+.PHONY: demo test lint catalog bench clean
 
 $(BIN)/keraspec: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,17 +18,21 @@ demo: $(BIN)/keraspec
 	$(BIN)/keraspec compile specs/headline.yaml --summary -o build/headline.keras
 
 test: $(BIN)/keraspec
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/python -m pytest -n 2 tests
 
 lint: $(BIN)/keraspec
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 # Regenerate the layer catalog from the installed Keras (see docs/spec-format.md).
 catalog: $(BIN)/keraspec
 	$(BIN)/python -m keraspec.catalog.generate
+
+# Speed relative to a baseline measured in the same run; writes docs/benchmarks.md.
+bench: $(BIN)/keraspec
+	$(BIN)/python bench/validate_speed.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

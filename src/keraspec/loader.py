@@ -45,6 +45,14 @@ SpecLoader.add_implicit_resolver(
     list("-+0123456789"),
 )
 
+# libyaml composes ten times faster and gives the same marks; the pure-Python parser
+# stays the reference for error messages (and for machines without libyaml).
+FastSpecLoader: type | None = None
+if getattr(yaml, "__with_libyaml__", False):
+
+    class FastSpecLoader(yaml.CSafeLoader):  # type: ignore[no-redef]
+        yaml_implicit_resolvers = SpecLoader.yaml_implicit_resolvers
+
 
 @dataclass
 class SourceMap:
@@ -54,6 +62,10 @@ class SourceMap:
     text: str
     keys: dict[Path_, Location] = field(default_factory=dict)
     values: dict[Path_, Location] = field(default_factory=dict)
+    lines: list[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.lines = self.text.splitlines()
 
     def value(self, path: Path_) -> Location:
         """The position of the value at ``path``, or of its nearest located ancestor."""
@@ -72,8 +84,7 @@ class SourceMap:
         return self.at(1, 1)
 
     def at(self, line: int, column: int) -> Location:
-        lines = self.text.splitlines()
-        source = lines[line - 1] if 0 < line <= len(lines) else None
+        source = self.lines[line - 1] if 0 < line <= len(self.lines) else None
         return Location(self.file, line, column, source)
 
     def mark(self, mark: yaml.Mark) -> Location:
@@ -140,7 +151,17 @@ def load_text(text: str, source: str = "<string>") -> Document:
 
 
 def compose(text: str) -> yaml.Node | None:
-    loader = SpecLoader(text)  # its reader already rejects unprintable characters
+    """The document's node tree; a syntax error is raised by the pure-Python parser."""
+    if FastSpecLoader is not None:
+        try:
+            return _compose_with(FastSpecLoader, text)
+        except yaml.YAMLError:
+            pass  # reparse below for PyYAML's messages, which the diagnostics use
+    return _compose_with(SpecLoader, text)
+
+
+def _compose_with(loader_class: type, text: str) -> yaml.Node | None:
+    loader = loader_class(text)  # the reader already rejects unprintable characters
     try:
         return loader.get_single_node()
     finally:
