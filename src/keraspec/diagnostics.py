@@ -27,9 +27,6 @@ class Location:
     source_line: str | None = field(default=None, compare=False)
 
 
-UNKNOWN_LOCATION = Location("<unknown>", 0, 0)
-
-
 @dataclass(frozen=True)
 class Diagnostic:
     code: str
