@@ -123,3 +123,15 @@ def test_dumps_round_trips_any_description_and_float(description: str, rate: flo
     spec = spec.model_copy(update={"nodes": {"d": node}})
     again = keraspec.loads(keraspec.dumps(spec))
     assert again == spec
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_specs())
+def test_whatever_loads_round_trips_through_dumps(text: str) -> None:
+    try:
+        spec = keraspec.loads(text)
+    except keraspec.SpecError:
+        return
+    again = keraspec.loads(keraspec.dumps(spec))
+    assert again == spec
+    assert keraspec.dumps(again) == keraspec.dumps(spec)
