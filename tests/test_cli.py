@@ -241,3 +241,25 @@ def test_compile_prints_no_tensorflow_noise(tmp_path) -> None:
         env=env,
     )
     assert (result.returncode, result.stdout, result.stderr) == (0, "", f"wrote {out_file}\n")
+
+
+@pytest.mark.keras
+def test_summary_shows_keyword_tensor_lists_verbatim(monkeypatch, tmp_path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from keraspec import cli
+
+    spec = tmp_path / "masked.yaml"
+    spec.write_text(
+        "keraspec: 1\nname: masked\ninputs:\n  q: {shape: [3, 4]}\n  v: {shape: [5, 4]}\n"
+        "  qm: {shape: [3], dtype: bool}\n  vm: {shape: [5], dtype: bool}\n"
+        "nodes:\n  att:\n    type: Attention\n"
+        "    inputs: {inputs: [q, v], mask: [qm, vm]}\noutputs: [att]\n"
+    )
+    screen = io.StringIO()
+    monkeypatch.setattr(cli, "out", Console(file=screen, width=200))
+    assert main(["summary", str(spec)]) == 0
+    (row,) = [line for line in screen.getvalue().splitlines() if "│ att" in line]
+    assert "q, v, mask=[qm, vm]" in row

@@ -58,3 +58,11 @@ def test_every_diagnostic_code_is_documented() -> None:
     for path in (ROOT / "src" / "keraspec").rglob("*.py"):
         used |= set(re.findall(r'"([EW]\d{3})"', path.read_text(encoding="utf-8")))
     assert used <= documented, f"undocumented: {sorted(used - documented)}"
+
+
+def test_spec_format_lists_exactly_the_allowed_ops() -> None:
+    from keraspec import catalog
+
+    text = (ROOT / "docs" / "spec-format.md").read_text(encoding="utf-8")
+    listing = text.split("<!-- ops: generated from the catalog")[1].split("\n")[1]
+    assert re.findall(r"`(\w+)`", listing) == list(catalog.catalog()["ops"])

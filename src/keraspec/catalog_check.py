@@ -5,6 +5,7 @@ Runs without Keras: the catalog is data generated from it (see ``catalog``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from . import catalog
 from .catalog import DENIED_LAYERS
 from .diagnostics import Diagnostic, did_you_mean
-from .parse import DataPath, Reporter, source_of
+from .parse import DataPath, Reporter, source_of, tuple_hint
 from .schema import REFERENCE_PATTERN, Node, ObjectSpec, Spec
 
 DENIED_REASONS = {
@@ -22,6 +23,8 @@ DENIED_REASONS = {
 # Set by keraspec itself: the node id (or shared-layer key) is the Keras layer name.
 RESERVED_ARGS = frozenset({"name"})
 ACTIVATION_ARGS = frozenset({"activation", "recurrent_activation"})
+SHAPE_ARGS = frozenset({"input_shape", "input_dim", "batch_input_shape", "batch_size"})
+SHAPE_ARGS_HINT = "shapes are declared under `inputs:`, e.g. inputs: {x: {shape: [28, 28]}}"
 # What a functional model's __call__ takes besides its inputs.
 MODEL_CALL_ARGS = ("training", "mask")
 SINGULAR = {
@@ -125,7 +128,7 @@ def _check_args(
         if arg in RESERVED_ARGS:
             c.key_error((*path, arg), "E213", f"{who}: `{arg}` is set by keraspec from the id")
         elif arg not in known:
-            hint = did_you_mean(str(arg), known)
+            hint = SHAPE_ARGS_HINT if arg in SHAPE_ARGS else did_you_mean(str(arg), known)
             c.key_error((*path, arg), "E211", f"{who}: unknown argument `{arg}`", hint)
         else:
             _check_value(c, str(arg), value, (*path, arg), who)
@@ -136,17 +139,30 @@ def _check_args(
 
 def _check_value(c: Checker, arg: str, value: Any, path: DataPath, who: str) -> None:
     kind = catalog.object_kind(arg)
-    if arg in ACTIVATION_ARGS and isinstance(value, str):
+    if hint := tuple_hint(value):
+        c.error(path, "E226", f"{who}: `{arg}` is the string {value!r}, not a tuple", hint)
+    elif arg in ACTIVATION_ARGS and isinstance(value, str):
         names = catalog.string_names("activations")
         if value not in names:
             message = f"{who}: unknown activation `{value}` for `{arg}`"
-            c.error(path, "E217", message, did_you_mean(value, names))
+            c.error(path, "E217", message, _activation_hint(value, names))
     elif kind == "layers":
         _check_layer_value(c, arg, value, path, who)
     elif kind is not None:
         _check_object(c, kind, value, path, f"{who}: `{arg}`")
     elif _contains_mapping(value):
         c.error(path, "E216", f"{who}: argument `{arg}` does not take a mapping", _MAPPING_HINT)
+
+
+def _activation_hint(value: str, names: list[str]) -> str | None:
+    if value in ("None", "none", "linear_activation"):
+        return "write null, or leave the argument out, for no activation"
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", value).lower()  # LeakyReLU → leaky_re_lu
+    candidates = [snake, snake.replace("re_lu", "relu"), value.lower()]
+    for candidate in candidates:
+        if candidate in names:
+            return f"did you mean `{candidate}`?"
+    return did_you_mean(value, names)
 
 
 def _contains_mapping(value: Any) -> bool:
@@ -282,8 +298,17 @@ def _leaves(value: Any, path: DataPath) -> Iterable[tuple[DataPath, Any]]:
 def _check_op(c: Checker, node: Node, path: DataPath, who: str) -> None:
     ops = catalog.catalog()["ops"]
     if node.op not in ops:
-        hint = did_you_mean(node.op.rsplit(".", 1)[-1], ops)
-        c.error((*path, "op"), "E220", f"{who}: unknown or disallowed op `{node.op}`", hint)
+        last = node.op.rsplit(".", 1)[-1]
+        if node.op in catalog.catalog()["all_ops"]:
+            message = f"{who}: `keras.ops.{node.op}` is not allowed in specs"
+            hint = "allowed ops are listed in docs/spec-format.md"
+        elif "." in node.op:  # `keras.ops.add`, `random.normal`: ops are bare keras.ops names
+            message = f"{who}: unknown op `{node.op}`: ops are `keras.ops` functions by name"
+            hint = f"did you mean `{last}`?" if last in ops else None
+        else:
+            message = f"{who}: unknown op `{node.op}`"
+            hint = did_you_mean(node.op, ops)
+        c.error((*path, "op"), "E220", message, hint)
         return
     who = f"{who} ({node.op})"
     known = catalog.op_args(node.op)

@@ -19,6 +19,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from . import api
 from .diagnostics import Diagnostic, SpecError, errors_in
@@ -227,11 +228,11 @@ def summary(spec: Path) -> None:
     except SpecError as e:
         print_diagnostics(e.diagnostics)
         sys.exit(ExitCode.INVALID)
-    table = Table(title=f"{checked.name}", title_justify="left")
+    table = Table(title=Text(checked.name), title_justify="left")
     for column in ("node", "layer", "inputs", "output shape", "params"):
         table.add_column(column, justify="right" if column == "params" else "left")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))  # `a[0]` is not markup
     out.print(table)
     out.print(f"Total params: {total:,}", markup=False)
 

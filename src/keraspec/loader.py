@@ -95,6 +95,9 @@ class SourceMap:
 class Document:
     data: Any
     source: SourceMap
+    # Errors that leave the data usable (an ambiguous YAML 1.1 scalar kept as its
+    # text), so later stages still run and report theirs too.
+    diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
 def load_file(path: str | Path) -> Document:
@@ -147,7 +150,7 @@ def load_text(text: str, source: str = "<string>") -> Document:
         data = None
     if builder.diagnostics:
         raise SpecError(builder.diagnostics)
-    return Document(data, smap)
+    return Document(data, smap, builder.recoverable)
 
 
 def compose(text: str) -> yaml.Node | None:
@@ -203,6 +206,28 @@ def expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
     return memo[key]
 
 
+BOOL = "tag:yaml.org,2002:bool"
+YAML12_BOOLS = frozenset({"true", "True", "TRUE", "false", "False", "FALSE"})
+OCTAL_OR_SEXAGESIMAL = re.compile(r"^[-+]?(0[0-7_]+|[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?)$")
+
+
+def yaml11_only(node: yaml.ScalarNode) -> str | None:
+    """How YAML 1.1 (PyYAML) reads a plain scalar that YAML 1.2 reads differently."""
+    if node.tag == BOOL and node.value not in YAML12_BOOLS:
+        truth = node.value.lower() in ("yes", "on", "y")
+        return f"YAML 1.1 reads it as {str(truth).lower()}, YAML 1.2 as a string"
+    if node.tag != BOOL and OCTAL_OR_SEXAGESIMAL.match(node.value):
+        number = yaml.SafeLoader("").construct_object(node)
+        return f"YAML 1.1 reads it as {number!r}, YAML 1.2 as something else"
+    return None
+
+
+def _quote(node: yaml.ScalarNode) -> str:
+    if node.tag == BOOL:
+        return f'write true or false for a boolean, "{node.value}" for the string'
+    return f'write the number you mean, or "{node.value}" for the string'
+
+
 class _TooDeep(Exception):
     """Stops the walk at the first over-deep value (reported once, not per ancestor)."""
 
@@ -214,6 +239,7 @@ class _Builder:
         self.smap = smap
         self.diagnostics: list[Diagnostic] = []
         self.constructor = yaml.SafeLoader("")
+        self.recoverable: list[Diagnostic] = []
         self.active: set[int] = set()
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
@@ -229,6 +255,11 @@ class _Builder:
             self._error(node, "E104", "an alias refers to a mapping or list that contains it")
             return None
         if isinstance(node, yaml.ScalarNode):
+            if not node.style and (reading := yaml11_only(node)):  # plain, not quoted
+                message = f"`{node.value}` is ambiguous: {reading}"
+                where = self.smap.mark(node.start_mark)
+                self.recoverable.append(Diagnostic.at(where, "E108", message, _quote(node)))
+                return node.value
             return self.constructor.construct_object(node)
         self.active.add(id(node))
         try:

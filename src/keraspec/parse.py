@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .diagnostics import Diagnostic, SpecError, did_you_mean, errors_in
+from .diagnostics import Diagnostic, SpecError, did_you_mean, errors_in, sort_key
 from .loader import Document, SourceMap
 from .schema import Spec
 
@@ -37,7 +37,18 @@ class Reporter:
 
 
 def parse(doc: Document) -> Spec:
-    """Validate ``doc`` against the schema; raise ``SpecError`` listing every problem."""
+    """The spec in ``doc``; ``SpecError`` lists every load and schema problem."""
+    try:
+        spec = parse_schema(doc)
+    except SpecError as e:
+        raise SpecError(sorted(doc.diagnostics + e.diagnostics, key=sort_key)) from None
+    if doc.diagnostics:
+        raise SpecError(doc.diagnostics)
+    return spec
+
+
+def parse_schema(doc: Document) -> Spec:
+    """Validate ``doc`` against the schema only (the loader's own errors are in ``doc``)."""
     try:
         spec = Spec.model_validate(doc.data, context=YAML)
     except ValidationError as e:
@@ -197,7 +208,18 @@ def _diagnostic(path: DataPath, items: list[dict[str, Any]], smap: SourceMap) ->
     reason = _reason(first)
     if len(items) > 1:
         reason = "expected " + "; or ".join(dict.fromkeys(_reason(i) for i in items))
-    return Diagnostic.at(smap.value(path), "E203", f"invalid {describe(path)}: {reason}.{received}")
+    hint = tuple_hint(first["input"])
+    message = f"invalid {describe(path)}: {reason}.{received}"
+    return Diagnostic.at(smap.value(path), "E203", message, hint)
+
+
+def tuple_hint(value: Any) -> str | None:
+    """A hint for Python tuple syntax, which YAML reads as a string (or splits at commas)."""
+    if not isinstance(value, str) or not value.lstrip().startswith("("):
+        return None
+    if re.match(r"^\s*\(.*\)\s*$", value):
+        return f"write a YAML list: [{value.strip()[1:-1].strip()}]"
+    return "parentheses are not YAML syntax: write a list, e.g. [28, 28, 1]"
 
 
 def _token_at(where: Any) -> str | None:

@@ -191,6 +191,11 @@ class Graph(Strict):
         Discriminator(lambda v: "map" if isinstance(v, dict) else "list"),
     ]
 
+    @field_validator("outputs", mode="before")
+    @classmethod
+    def _one_output(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value  # `outputs: d` is `[d]`
+
     @field_validator("outputs")
     @classmethod
     def _not_empty(cls, value: Any) -> Any:
