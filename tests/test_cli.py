@@ -181,9 +181,9 @@ def test_compile_writes_a_loadable_model(tmp_path, capsys) -> None:
 @pytest.mark.keras
 def test_compile_of_invalid_spec_writes_nothing(tmp_path, capsys) -> None:
     out_file = tmp_path / "broken.keras"
-    code, out, _ = run(capsys, "compile", THREE, "-o", out_file)
-    assert code == ExitCode.INVALID
-    assert "E210" in out
+    code, out, err = run(capsys, "compile", THREE, "-o", out_file)
+    assert (code, out) == (ExitCode.INVALID, "")
+    assert "E210" in err and err.endswith("invalid: 3 errors, 0 warnings in 1 file\n")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -194,9 +194,10 @@ def test_keras_errors_point_at_the_node(tmp_path, capsys) -> None:
         "keraspec: 1\nname: m\ninputs:\n  a: {shape: [3]}\n  b: {shape: [4]}\n"
         "nodes:\n  s: {type: Add, inputs: [a, b]}\noutputs: [s]\n"
     )
-    code, out, _ = run(capsys, "compile", spec, "-o", tmp_path / "m.keras")
-    assert code == ExitCode.INVALID
-    first = out.splitlines()[0]
+    code, out, err = run(capsys, "compile", spec, "-o", tmp_path / "m.keras")
+    assert (code, out) == (ExitCode.INVALID, "")
+    assert err.splitlines()[-1] == "invalid: 1 error, 0 warnings in 1 file"
+    first = err.splitlines()[0]
     assert first.startswith(f"{spec}:7:3: E400 Keras rejected node `s`: ValueError:")
     assert first.endswith("Inputs have incompatible shapes. Received shapes (3,) and (4,)")
     assert not (tmp_path / "m.keras").exists()

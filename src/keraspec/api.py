@@ -15,7 +15,14 @@ from .diagnostics import Diagnostic, SpecError, sort_key
 from .dump import dumps
 from .ir import Program
 from .loader import load_file, load_text
-from .parse import Unresolved, parse, parse_partial, parse_schema, require_valid
+from .parse import (
+    Unresolved,
+    not_already_reported,
+    parse,
+    parse_partial,
+    parse_schema,
+    require_valid,
+)
 from .schema import Spec
 
 if TYPE_CHECKING:
@@ -46,13 +53,14 @@ def validate(spec_or_path: Spec | str | Path) -> list[Diagnostic]:
         doc = load_file(spec_or_path)
     except SpecError as e:
         return sorted(e.diagnostics, key=sort_key)
-    found = list(doc.diagnostics)
+    found = []
     try:
         found += _checks(parse_schema(doc))
     except SpecError as e:
         found += e.diagnostics
         if (partial := parse_partial(doc)) is not None:
             found += _checks(*partial)
+    found = doc.diagnostics + not_already_reported(found, doc)
     return sorted(dict.fromkeys(found), key=sort_key)
 
 

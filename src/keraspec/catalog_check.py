@@ -13,7 +13,7 @@ from typing import Any
 from . import catalog
 from .catalog import DENIED_LAYERS
 from .diagnostics import Diagnostic, did_you_mean
-from .parse import DataPath, Reporter, source_of, tuple_hint
+from .parse import DataPath, Reporter, source_of
 from .schema import REFERENCE_PATTERN, Node, ObjectSpec, Spec
 
 DENIED_REASONS = {
@@ -139,9 +139,7 @@ def _check_args(
 
 def _check_value(c: Checker, arg: str, value: Any, path: DataPath, who: str) -> None:
     kind = catalog.object_kind(arg)
-    if hint := tuple_hint(value):
-        c.error(path, "E226", f"{who}: `{arg}` is the string {value!r}, not a tuple", hint)
-    elif arg in ACTIVATION_ARGS and isinstance(value, str):
+    if arg in ACTIVATION_ARGS and isinstance(value, str):
         names = catalog.string_names("activations")
         if value not in names:
             message = f"{who}: unknown activation `{value}` for `{arg}`"
@@ -299,8 +297,12 @@ def _check_op(c: Checker, node: Node, path: DataPath, who: str) -> None:
     ops = catalog.catalog()["ops"]
     if node.op not in ops:
         last = node.op.rsplit(".", 1)[-1]
-        if node.op in catalog.catalog()["all_ops"]:
-            message = f"{who}: `keras.ops.{node.op}` is not allowed in specs"
+        if node.op.startswith("keras.ops.") and last in ops:
+            message = f"{who}: write the op by name: `{last}`, not `{node.op}`"
+            c.error((*path, "op"), "E220", message, f"op: {last}")
+            return
+        if node.op.removeprefix("keras.ops.") in catalog.catalog()["all_ops"]:
+            message = f"{who}: `keras.ops.{node.op.removeprefix('keras.ops.')}` is not allowed"
             hint = "allowed ops are listed in docs/spec-format.md"
         elif "." in node.op:  # `keras.ops.add`, `random.normal`: ops are bare keras.ops names
             message = f"{who}: unknown op `{node.op}`: ops are `keras.ops` functions by name"

@@ -53,7 +53,11 @@ def expand_paths(patterns: tuple[str, ...]) -> list[Path]:
     return list(dict.fromkeys(paths))
 
 
-def print_diagnostics(diagnostics: list[Diagnostic], fmt: str = "text") -> None:
+def print_diagnostics(
+    diagnostics: list[Diagnostic], fmt: str = "text", console: Console | None = None
+) -> None:
+    """Diagnostics are `validate`'s output (stdout); other commands pass ``err``."""
+    console = console or out
     if fmt == "json":
         click.echo(render(diagnostics, fmt))  # `[]` when all is well: always parseable
         return
@@ -64,9 +68,9 @@ def print_diagnostics(diagnostics: list[Diagnostic], fmt: str = "text") -> None:
     for d in diagnostics:
         style = "bold red" if d.is_error else "yellow"
         block = text_block(d).split("\n")
-        out.print(block[0], style=style, markup=False)
+        console.print(block[0], style=style, markup=False)
         for line in block[1:]:
-            out.print(line, markup=False)
+            console.print(line, markup=False)
 
 
 class KeraspecGroup(click.Group):
@@ -121,7 +125,7 @@ def load_or_exit(path: Path) -> api.Spec:
         diagnostics = api.validate(path)  # everything, not just the schema errors
     else:
         diagnostics = api.validate(spec)
-    print_diagnostics(diagnostics)
+    print_diagnostics(diagnostics, console=err)
     if errors_in(diagnostics):
         err.print(f"invalid: {tally(diagnostics, 1)}", markup=False)
         sys.exit(ExitCode.INVALID)
@@ -161,8 +165,13 @@ def build_or_exit(spec: api.Spec, compile: bool) -> Any:
     try:
         return api.build(spec, compile=compile)
     except SpecError as e:
-        print_diagnostics(e.diagnostics)
-        sys.exit(ExitCode.INVALID)
+        exit_invalid(e.diagnostics)
+
+
+def exit_invalid(diagnostics: list[Diagnostic]) -> None:
+    print_diagnostics(diagnostics, console=err)
+    err.print(f"invalid: {tally(diagnostics, 1)}", markup=False)
+    sys.exit(ExitCode.INVALID)
 
 
 @cli.command(name="compile")
@@ -226,11 +235,11 @@ def summary(spec: Path) -> None:
     try:
         rows, total = summarize(checked)
     except SpecError as e:
-        print_diagnostics(e.diagnostics)
-        sys.exit(ExitCode.INVALID)
+        exit_invalid(e.diagnostics)
     table = Table(title=Text(checked.name), title_justify="left")
     for column in ("node", "layer", "inputs", "output shape", "params"):
-        table.add_column(column, justify="right" if column == "params" else "left")
+        justify = "right" if column == "params" else "left"
+        table.add_column(column, justify=justify, overflow="fold")  # wrap, never cut ids
     for row in rows:
         table.add_row(*(Text(cell) for cell in row))  # `a[0]` is not markup
     out.print(table)

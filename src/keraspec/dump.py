@@ -7,7 +7,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from .loader import SpecLoader
+from .scalars import SpecLoader, needs_quotes
 from .schema import SPEC_KEY_ORDER, Node, ObjectSpec, Spec
 
 
@@ -21,7 +21,13 @@ LINE_BREAKS = ("\x85", "\u2028", "\u2029")
 
 
 def _represent_str(dumper: SpecDumper, value: str) -> yaml.ScalarNode:
-    style = '"' if any(c in value for c in LINE_BREAKS) else None
+    # Quoted when YAML 1.2 would read it as something else (`08`, `0o17`), or when
+    # plain it would be an E108/E226 error itself; double quotes for line breaks.
+    style = None
+    if needs_quotes(value):
+        style = "'"
+    if any(c in value for c in LINE_BREAKS):
+        style = '"'
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 

@@ -187,6 +187,8 @@ def _check_outputs(scope: Scope) -> None:
         path = (*scope.prefix, "outputs", key)
         ref = parse_reference(text)
         _check_reference(scope, f"output{scope.where()}", ref, path)
+        if scope.is_unresolved(ref.node):
+            continue
         if isinstance(outputs, list) and ref.node in first_named:
             # Keras names list outputs after their layers: losses and history would clash.
             message = f"outputs `{first_named[ref.node]}` and `{text}` share the name `{ref.node}`"

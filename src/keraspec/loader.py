@@ -7,7 +7,6 @@ with both lines named, and no tag beyond plain YAML is ever honoured.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import yaml
 
 from .diagnostics import Diagnostic, Location, SpecError
+from .scalars import SpecLoader, ambiguity, tuple_syntax
 
 Path_ = tuple[str | int, ...]
 
@@ -29,29 +29,6 @@ MERGE_TAG = "tag:yaml.org,2002:merge"
 MAX_VALUES = 1_000_000
 # Specs nest a handful of levels; deeper documents are hostile or broken.
 MAX_DEPTH = 64
-
-
-class SpecLoader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 floats (``1e-3`` is a number) and no timestamps."""
-
-
-SpecLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-SpecLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
-
-# libyaml composes ten times faster and gives the same marks; the pure-Python parser
-# stays the reference for error messages (and for machines without libyaml).
-FastSpecLoader: type | None = None
-if getattr(yaml, "__with_libyaml__", False):
-
-    class FastSpecLoader(yaml.CSafeLoader):  # type: ignore[no-redef]
-        yaml_implicit_resolvers = SpecLoader.yaml_implicit_resolvers
 
 
 @dataclass
@@ -154,17 +131,12 @@ def load_text(text: str, source: str = "<string>") -> Document:
 
 
 def compose(text: str) -> yaml.Node | None:
-    """The document's node tree; a syntax error is raised by the pure-Python parser."""
-    if FastSpecLoader is not None:
-        try:
-            return _compose_with(FastSpecLoader, text)
-        except yaml.YAMLError:
-            pass  # reparse below for PyYAML's messages, which the diagnostics use
-    return _compose_with(SpecLoader, text)
+    """The document's node tree, from PyYAML's pure-Python parser.
 
-
-def _compose_with(loader_class: type, text: str) -> yaml.Node | None:
-    loader = loader_class(text)  # the reader already rejects unprintable characters
+    Not libyaml: it accepts some inputs the pure parser rejects (tabs inside flow
+    collections), and a spec must get the same verdict on every machine.
+    """
+    loader = SpecLoader(text)  # its reader already rejects unprintable characters
     try:
         return loader.get_single_node()
     finally:
@@ -206,28 +178,6 @@ def expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
     return memo[key]
 
 
-BOOL = "tag:yaml.org,2002:bool"
-YAML12_BOOLS = frozenset({"true", "True", "TRUE", "false", "False", "FALSE"})
-OCTAL_OR_SEXAGESIMAL = re.compile(r"^[-+]?(0[0-7_]+|[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?)$")
-
-
-def yaml11_only(node: yaml.ScalarNode) -> str | None:
-    """How YAML 1.1 (PyYAML) reads a plain scalar that YAML 1.2 reads differently."""
-    if node.tag == BOOL and node.value not in YAML12_BOOLS:
-        truth = node.value.lower() in ("yes", "on", "y")
-        return f"YAML 1.1 reads it as {str(truth).lower()}, YAML 1.2 as a string"
-    if node.tag != BOOL and OCTAL_OR_SEXAGESIMAL.match(node.value):
-        number = yaml.SafeLoader("").construct_object(node)
-        return f"YAML 1.1 reads it as {number!r}, YAML 1.2 as something else"
-    return None
-
-
-def _quote(node: yaml.ScalarNode) -> str:
-    if node.tag == BOOL:
-        return f'write true or false for a boolean, "{node.value}" for the string'
-    return f'write the number you mean, or "{node.value}" for the string'
-
-
 class _TooDeep(Exception):
     """Stops the walk at the first over-deep value (reported once, not per ancestor)."""
 
@@ -255,12 +205,7 @@ class _Builder:
             self._error(node, "E104", "an alias refers to a mapping or list that contains it")
             return None
         if isinstance(node, yaml.ScalarNode):
-            if not node.style and (reading := yaml11_only(node)):  # plain, not quoted
-                message = f"`{node.value}` is ambiguous: {reading}"
-                where = self.smap.mark(node.start_mark)
-                self.recoverable.append(Diagnostic.at(where, "E108", message, _quote(node)))
-                return node.value
-            return self.constructor.construct_object(node)
+            return self._scalar(node)
         self.active.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
@@ -268,6 +213,27 @@ class _Builder:
             return self._mapping(node, path)
         finally:
             self.active.discard(id(node))
+
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
+        if node.style:  # quoted: a string, whatever it looks like
+            return self.constructor.construct_object(node)
+        if found := ambiguity(node.value):
+            self._recoverable(node, "E108", *found)
+            return node.value
+        if hint := tuple_syntax(node.value):
+            if node.value.rstrip().endswith(")"):
+                message = f"`{node.value}` is Python tuple syntax; YAML reads it as a string"
+                self._recoverable(node, "E226", message, hint)
+            else:  # split at commas inside `{}`/`[]`: what follows is garbage, so stop here
+                message = "Python tuple syntax inside `{...}` or `[...]`: YAML splits it at commas"
+                self._error(node, "E226", message, hint)
+            return node.value
+        return self.constructor.construct_object(node)
+
+    def _recoverable(self, node: yaml.Node, code: str, message: str, hint: str) -> None:
+        found = Diagnostic.at(self.smap.mark(node.start_mark), code, message, hint)
+        if found not in self.recoverable:  # an alias repeats its anchor's values
+            self.recoverable.append(found)
 
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[Any, Any]:
         own: dict[Any, Any] = {}

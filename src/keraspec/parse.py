@@ -41,10 +41,18 @@ def parse(doc: Document) -> Spec:
     try:
         spec = parse_schema(doc)
     except SpecError as e:
-        raise SpecError(sorted(doc.diagnostics + e.diagnostics, key=sort_key)) from None
+        found = doc.diagnostics + not_already_reported(e.diagnostics, doc)
+        raise SpecError(sorted(found, key=sort_key)) from None
     if doc.diagnostics:
         raise SpecError(doc.diagnostics)
     return spec
+
+
+def not_already_reported(diagnostics: list[Diagnostic], doc: Document) -> list[Diagnostic]:
+    """Drop later-stage diagnostics at a place the loader already reported: one mistake
+    (``shape: (28, 28)``), one error."""
+    seen = {(d.line, d.column) for d in doc.diagnostics}
+    return [d for d in diagnostics if (d.line, d.column) not in seen]
 
 
 def parse_schema(doc: Document) -> Spec:
@@ -79,17 +87,12 @@ def parse_partial(doc: Document) -> tuple[Spec, Unresolved] | None:
     for path in paths:
         if not _drop_entry(data, path, dropped):
             return None
-    if isinstance(data.get("outputs"), list):
-        data["outputs"] = [o for o in data["outputs"] if o is not _GONE]
     try:
         spec = Spec.model_validate(data, context=YAML)
     except ValidationError:
         return None
     attach_source(spec, doc.source)
     return spec, frozenset(dropped)
-
-
-_GONE = object()  # an output entry left out for its schema error
 
 
 def _drop_entry(data: dict[str, Any], path: DataPath, dropped: set[tuple[Any, ...]]) -> bool:
@@ -113,14 +116,30 @@ def _drop_entry(data: dict[str, Any], path: DataPath, dropped: set[tuple[Any, ..
         data[path[0]] = _without(data[path[0]], path[1])
         dropped.add(((), path[1]) if path[0] == "nodes" else (path[0], path[1]))
         return True
-    if len(path) >= 2 and path[0] == "outputs" and isinstance(data.get("outputs"), list):
-        # Marked, not removed, so the indexes of later errors still hold.
-        data["outputs"] = [_GONE if i == path[1] else o for i, o in enumerate(data["outputs"])]
+    if path and path[0] == "outputs":
+        # A stand-in keeps positions (and counts) of the other outputs; it is never judged.
+        dropped.add(((), STAND_IN))
+        if len(path) >= 2 and isinstance(data.get("outputs"), (list, dict)):
+            data["outputs"] = _replaced(data["outputs"], path[1], STAND_IN)
+        else:
+            data["outputs"] = [STAND_IN]
+        return True
+    if len(path) >= 2 and path[0] == "compile" and isinstance(data.get("compile"), dict):
+        data["compile"] = _without(data["compile"], path[1])  # just the bad field
         return True
     if path and path[0] in ("compile", "description"):
         data.pop(path[0], None)
         return True
     return False
+
+
+STAND_IN = "keraspec_left_out"  # takes the place of an output with a schema error
+
+
+def _replaced(entries: list | dict, key: Any, value: Any) -> list | dict:
+    if isinstance(entries, dict):
+        return {k: (value if k == key else v) for k, v in entries.items()}
+    return [value if i == key else v for i, v in enumerate(entries)]
 
 
 def _without(entries: dict[Any, Any], key: Any) -> dict[Any, Any]:
@@ -206,20 +225,12 @@ def _diagnostic(path: DataPath, items: list[dict[str, Any]], smap: SourceMap) ->
     if not isinstance(first["input"], (dict, list)):
         received = f" Received: {_label(path)}={first['input']!r}"
     reason = _reason(first)
-    if len(items) > 1:
-        reason = "expected " + "; or ".join(dict.fromkeys(_reason(i) for i in items))
-    hint = tuple_hint(first["input"])
+    if len(items) > 1:  # one per union branch: "expected a list or a mapping"
+        options = dict.fromkeys(_reason(i).removeprefix("input should be ") for i in items)
+        reason = "expected " + " or ".join(options)
+    hint = None
     message = f"invalid {describe(path)}: {reason}.{received}"
     return Diagnostic.at(smap.value(path), "E203", message, hint)
-
-
-def tuple_hint(value: Any) -> str | None:
-    """A hint for Python tuple syntax, which YAML reads as a string (or splits at commas)."""
-    if not isinstance(value, str) or not value.lstrip().startswith("("):
-        return None
-    if re.match(r"^\s*\(.*\)\s*$", value):
-        return f"write a YAML list: [{value.strip()[1:-1].strip()}]"
-    return "parentheses are not YAML syntax: write a list, e.g. [28, 28, 1]"
 
 
 def _token_at(where: Any) -> str | None:
