@@ -121,3 +121,13 @@ def test_object_specs_from_python_and_from_yaml() -> None:
     assert ObjectSpec.model_validate({"type": "L2", "l2": 0.1}).args == {"l2": 0.1}
     # a YAML argument that happens to be called `args` stays an argument
     assert ObjectSpec.model_validate({"type": "X", "args": ["id"]}).args == {"args": ["id"]}
+
+
+@pytest.mark.parametrize(
+    "text", ["0:30", "08", "0x1F", "no", "(unk)", "1_000", "1e3", "null", "~", "True", "0o17"]
+)
+def test_dumps_quotes_strings_any_reader_could_retype(text: str) -> None:
+    spec = keraspec.loads(TINY).model_copy(update={"description": text})
+    dumped = keraspec.dumps(spec)
+    assert keraspec.validate(keraspec.loads(dumped)) == []
+    assert keraspec.loads(dumped).description == text

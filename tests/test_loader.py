@@ -135,3 +135,32 @@ def test_merged_values_keep_positions_of_overrides() -> None:
     assert doc.data["b"] == {"x": 1, "y": 3}
     assert (doc.source.value(("b", "y")).line, doc.source.value(("b", "y")).column) == (2, 16)
     assert doc.source.value(("b", "x")).line == 1  # inherited: where the anchor wrote it
+
+
+@pytest.mark.parametrize(
+    "text", ["y", "n", "00", "07", "-07", "0:30", "0x1F", ".5", "1e3", "-0", "+1"]
+)
+def test_scalars_both_yaml_versions_agree_on_are_not_ambiguous(text: str) -> None:
+    load_text(f"a: {text}\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "reading"),
+    [
+        ("no", "YAML 1.1 reads it as false, YAML 1.2 as 'no'"),
+        ("0755", "YAML 1.1 reads it as 493, YAML 1.2 as 755"),
+        ("08", "YAML 1.1 reads it as '08', YAML 1.2 as 8"),
+        ("1_000", "YAML 1.1 reads it as 1000, YAML 1.2 as '1_000'"),
+        ("0b101", "YAML 1.1 reads it as 5, YAML 1.2 as '0b101'"),
+        ("1:30", "YAML 1.1 reads it as 90, YAML 1.2 as '1:30'"),
+    ],
+)
+def test_version_dependent_scalars_are_e108(text: str, reading: str) -> None:
+    doc = load_text(f"a: {text}\n", "t.yaml")
+    (d,) = doc.diagnostics
+    assert str(d) == f"t.yaml:1:4: E108 `{text}` is ambiguous: {reading}"
+    assert doc.data == {"a": text}  # kept as written, so later stages still run
+
+
+def test_tabs_inside_flow_collections_are_rejected_everywhere() -> None:
+    assert [c for c, *_ in codes("a: {b: 1,\tc: 2}\n")] == ["E100"]
