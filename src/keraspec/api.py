@@ -16,6 +16,7 @@ from .dump import dumps
 from .ir import Program
 from .loader import load_file, load_text
 from .parse import (
+    SchemaError,
     Unresolved,
     not_already_reported,
     parse,
@@ -56,9 +57,9 @@ def validate(spec_or_path: Spec | str | Path) -> list[Diagnostic]:
     found = []
     try:
         found += _checks(parse_schema(doc))
-    except SpecError as e:
+    except SchemaError as e:
         found += e.diagnostics
-        if (partial := parse_partial(doc)) is not None:
+        if (partial := parse_partial(doc, e.paths)) is not None:
             found += _checks(*partial)
     found = doc.diagnostics + not_already_reported(found, doc)
     return sorted(dict.fromkeys(found), key=sort_key)

@@ -6,14 +6,13 @@ Runs without Keras: the catalog is data generated from it (see ``catalog``).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import catalog
 from .catalog import DENIED_LAYERS
 from .diagnostics import Diagnostic, did_you_mean
-from .parse import DataPath, Reporter, source_of
+from .parse import DataPath, Reporter, leaves, source_of
 from .schema import REFERENCE_PATTERN, Node, ObjectSpec, Spec
 
 DENIED_REASONS = {
@@ -52,7 +51,7 @@ def check(spec: Spec) -> list[Diagnostic]:
     _check_input_dtypes(c, spec)
     for name, layer in spec.layers.items():
         _check_layer(c, layer.type, layer.args, ("layers", name), f"shared layer `{name}`")
-    for prefix, graph in [((), spec), *((("models", n), m) for n, m in spec.models.items())]:
+    for prefix, graph in spec.graphs():
         c.tensor_names = {*graph.inputs, *graph.nodes}
         of_model = f" of model `{prefix[1]}`" if prefix else ""
         for name, node in graph.nodes.items():
@@ -64,7 +63,7 @@ def check(spec: Spec) -> list[Diagnostic]:
 
 def _check_input_dtypes(c: Checker, spec: Spec) -> None:
     dtypes = catalog.catalog()["dtypes"]
-    for prefix, graph in [((), spec), *((("models", n), m) for n, m in spec.models.items())]:
+    for prefix, graph in spec.graphs():
         for name, decl in graph.inputs.items():
             if decl.dtype is not None and decl.dtype not in dtypes:
                 path = (*prefix, "inputs", name, "dtype")
@@ -229,7 +228,7 @@ def _check_call(c: Checker, node: Node, known: dict[str, Any], path: DataPath, w
         if key not in known or key == first:
             hint = did_you_mean(str(key), [k for k in known if k != first])
             c.key_error((*path, "call", key), "E218", f"{who}: unknown call argument `{key}`", hint)
-        elif any(_names_tensor(c, leaf) for _, leaf in _leaves(value, ())):
+        elif any(_names_tensor(c, leaf) for _, leaf in leaves(value, ())):
             message = f"{who}: `call.{key}` names tensors; `call` holds non-tensor arguments only"
             hint = f"move `{key}` under `inputs:`, e.g. inputs: {{{first}: ..., {key}: ...}}"
             c.key_error((*path, "call", key), "E221", message, hint)
@@ -238,23 +237,22 @@ def _check_call(c: Checker, node: Node, known: dict[str, Any], path: DataPath, w
 def _check_model_call(c: Checker, node: Node, path: DataPath, who: str) -> None:
     """A sub-model takes its inputs positionally or as a mapping by input name."""
     model = c.spec.models[node.model]
-    if isinstance(node.inputs, dict) and (missing := set(model.inputs) - set(node.inputs)):
-        names = ", ".join(f"`{i}`" for i in model.inputs if i in missing)
-        message = f"{who}: model `{node.model}` needs input(s) {names}"
-        c.error((*path, "inputs"), "E224", message)
-    if not isinstance(node.inputs, dict):
-        given = len(node.inputs) if isinstance(node.inputs, list) else 1
-        if given != len(model.inputs):
-            names = ", ".join(f"`{i}`" for i in model.inputs)
-            message = f"{who}: model `{node.model}` takes {len(model.inputs)} input(s) ({names})"
-            message += f", got {given}"
-            c.error((*path, "inputs"), "E224", message)
     if isinstance(node.inputs, dict):
+        if missing := [i for i in model.inputs if i not in node.inputs]:
+            names = ", ".join(f"`{i}`" for i in missing)
+            message = f"{who}: model `{node.model}` needs input(s) {names}"
+            c.error((*path, "inputs"), "E224", message)
         for key in node.inputs:
             if key not in model.inputs:
                 hint = did_you_mean(str(key), model.inputs)
                 message = f"{who}: model `{node.model}` has no input `{key}`"
                 c.key_error((*path, "inputs", key), "E218", message, hint)
+    else:
+        given = len(node.inputs) if isinstance(node.inputs, list) else 1
+        if given != len(model.inputs):
+            names = ", ".join(f"`{i}`" for i in model.inputs)
+            message = f"{who}: model `{node.model}` takes {len(model.inputs)} input(s) ({names})"
+            c.error((*path, "inputs"), "E224", f"{message}, got {given}")
     for key in node.call:
         if key not in MODEL_CALL_ARGS:
             hint = did_you_mean(str(key), MODEL_CALL_ARGS)
@@ -280,17 +278,6 @@ def _check_layer_inputs(c: Checker, inputs: Any, path: DataPath, who: str) -> No
             elif not isinstance(item, str):
                 message = f"{who}: a layer's inputs must be references, got {item!r}"
                 c.error(at, "E219", message, "constant operands are for `op` nodes")
-
-
-def _leaves(value: Any, path: DataPath) -> Iterable[tuple[DataPath, Any]]:
-    if isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _leaves(v, (*path, i))
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from _leaves(v, (*path, k))
-    else:
-        yield path, value
 
 
 def _check_op(c: Checker, node: Node, path: DataPath, who: str) -> None:
@@ -327,7 +314,7 @@ def _check_op(c: Checker, node: Node, path: DataPath, who: str) -> None:
         if arg not in known:
             hint = did_you_mean(str(arg), known)
             c.key_error((*path, arg), "E211", f"{who}: unknown argument `{arg}`", hint)
-        elif any(_names_tensor(c, leaf) for _, leaf in _leaves(value, ())):
+        elif any(_names_tensor(c, leaf) for _, leaf in leaves(value, ())):
             message = f"{who}: argument `{arg}` names a tensor; tensors go in `inputs`"
             hint = f"inputs: {{..., {arg}: ...}}"
             c.key_error((*path, arg), "E221", message, hint)

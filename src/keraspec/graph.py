@@ -16,7 +16,7 @@ import networkx as nx
 from . import catalog
 from .diagnostics import Diagnostic, did_you_mean
 from .ir import TensorRef
-from .parse import DataPath, Reporter, Unresolved, describe, source_of
+from .parse import DataPath, Reporter, Unresolved, describe, leaves, source_of
 from .schema import REFERENCE_PATTERN, Graph, Node, ObjectSpec, Spec
 
 # States returned by recurrent layers with ``return_state: true``.
@@ -39,14 +39,9 @@ def parse_reference(text: str) -> TensorRef:
 
 def tensor_references(value: Any, path: DataPath) -> Iterator[tuple[TensorRef, DataPath]]:
     """Every reference in a node's ``inputs`` (or an output list) with its data path."""
-    if isinstance(value, str):
-        yield parse_reference(value), path
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from tensor_references(item, (*path, i))
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from tensor_references(item, (*path, key))
+    for where, leaf in leaves(value, path):
+        if isinstance(leaf, str):  # numbers are an op's constant operands
+            yield parse_reference(leaf), where
 
 
 @dataclass(kw_only=True)
@@ -87,10 +82,9 @@ def check(spec: Spec, unresolved: Unresolved = frozenset()) -> list[Diagnostic]:
 
 def scopes(spec: Spec, unresolved: Unresolved = frozenset()) -> list[Scope]:
     source = source_of(spec)
-    graphs = [((), spec), *((("models", name), m) for name, m in spec.models.items())]
     return [
         Scope(source, spec=spec, graph=g, prefix=prefix, unresolved=unresolved)
-        for prefix, g in graphs
+        for prefix, g in spec.graphs()
     ]
 
 
@@ -100,7 +94,7 @@ def _check_names(spec: Spec, report: Reporter) -> None:
     global_names = {name: ("layers", name) for name in spec.layers}
     for name in spec.models:
         _once(report, global_names, ("models", name))
-    for prefix, g in [((), spec), *((("models", n), m) for n, m in spec.models.items())]:
+    for prefix, g in spec.graphs():
         seen = dict(global_names)
         for section in ("inputs", "nodes"):
             for name in getattr(g, section):
@@ -264,7 +258,7 @@ def definitions_used(node: Node, spec: Spec) -> tuple[set[str], set[str]]:
 def _check_unused_definitions(spec: Spec, report: Reporter) -> None:
     layers: set[str] = set()
     models: set[str] = set()
-    for g in [spec, *spec.models.values()]:
+    for _, g in spec.graphs():
         for node in g.nodes.values():
             used_layers, used_models = definitions_used(node, spec)
             layers |= used_layers

@@ -24,8 +24,8 @@ ALLOWED_TAGS = frozenset(
     f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map")
 )
 MERGE_TAG = "tag:yaml.org,2002:merge"
-# Upper bound on values built from one file; aliases can multiply a small file
-# ("billion laughs"), so the walk counts what it builds rather than what it reads.
+# Upper bound on values in one file once aliases are expanded: aliases can multiply
+# a small file ("billion laughs"), so the size is measured before anything is built.
 MAX_VALUES = 1_000_000
 # Specs nest a handful of levels; deeper documents are hostile or broken.
 MAX_DEPTH = 64
@@ -188,7 +188,7 @@ class _Builder:
     def __init__(self, smap: SourceMap):
         self.smap = smap
         self.diagnostics: list[Diagnostic] = []
-        self.constructor = yaml.SafeLoader("")
+        self.constructor = SpecLoader("")
         self.recoverable: list[Diagnostic] = []
         self.active: set[int] = set()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import types
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,12 +13,9 @@ from pydantic import BaseModel, ValidationError
 
 from .diagnostics import Diagnostic, SpecError, did_you_mean, errors_in, sort_key
 from .loader import Document, SourceMap
-from .schema import Spec
+from .schema import YAML_CONTEXT, Spec
 
 DataPath = tuple[Any, ...]
-
-
-YAML = {"yaml": True}  # validation context: data comes from a spec file (see schema._split_args)
 
 
 @dataclass
@@ -55,40 +53,57 @@ def not_already_reported(diagnostics: list[Diagnostic], doc: Document) -> list[D
     return [d for d in diagnostics if (d.line, d.column) not in seen]
 
 
+class SchemaError(SpecError):
+    """Schema errors, with the data paths they concern (for ``parse_partial``)."""
+
+    def __init__(self, diagnostics: list[Diagnostic], paths: list[DataPath]):
+        super().__init__(diagnostics)
+        self.paths = paths
+
+
 def parse_schema(doc: Document) -> Spec:
     """Validate ``doc`` against the schema only (the loader's own errors are in ``doc``)."""
     try:
-        spec = Spec.model_validate(doc.data, context=YAML)
+        spec = Spec.model_validate(doc.data, context=YAML_CONTEXT)
     except ValidationError as e:
-        raise SpecError(schema_diagnostics(e, doc.data, doc.source)) from None
+        grouped = group_errors(e, doc.data)
+        diagnostics = [_diagnostic(path, items, doc.source) for path, items in grouped.items()]
+        raise SchemaError(diagnostics, list(grouped)) from None
     attach_source(spec, doc.source)
     return spec
+
+
+def leaves(value: Any, path: DataPath) -> Iterator[tuple[DataPath, Any]]:
+    """Every scalar in nested lists and mappings, with its data path."""
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from leaves(item, (*path, i))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from leaves(item, (*path, key))
+    else:
+        yield path, value
 
 
 Unresolved = frozenset[tuple[Any, ...]]
 
 
-def parse_partial(doc: Document) -> tuple[Spec, Unresolved] | None:
+def parse_partial(doc: Document, paths: list[DataPath]) -> tuple[Spec, Unresolved] | None:
     """The spec without the entries that have schema errors, and what was left out.
 
     Lets validate check references and the graph of everything else in the same
     run. Left-out names are ``(scope, name)`` pairs: scope ``()`` for the spec's own
     inputs and nodes, ``("models", m)`` for a sub-model's, ``"layers"``/``"models"``
-    for definitions. None when an error is outside any named entry.
+    for definitions. ``paths`` are where the schema errors are (``SchemaError.paths``).
+    None when an error is outside any named entry.
     """
-    try:
-        Spec.model_validate(doc.data, context=YAML)
-    except ValidationError as e:
-        paths = list(group_errors(e, doc.data))
-    else:
-        paths = []
     data = {**doc.data}
     dropped: set[tuple[Any, ...]] = set()
     for path in paths:
         if not _drop_entry(data, path, dropped):
             return None
     try:
-        spec = Spec.model_validate(data, context=YAML)
+        spec = Spec.model_validate(data, context=YAML_CONTEXT)
     except ValidationError:
         return None
     attach_source(spec, doc.source)
@@ -153,10 +168,6 @@ def attach_source(spec: Spec, source: SourceMap | None) -> None:
 def source_of(spec: Spec) -> SourceMap:
     """Where ``spec`` was read from; a spec built in Python maps every path to ``<spec>``."""
     return spec._source if spec._source is not None else SourceMap("<spec>", "")
-
-
-def schema_diagnostics(error: ValidationError, data: Any, smap: SourceMap) -> list[Diagnostic]:
-    return [_diagnostic(path, items, smap) for path, items in group_errors(error, data).items()]
 
 
 def group_errors(error: ValidationError, data: Any) -> dict[DataPath, list[dict[str, Any]]]:
@@ -228,9 +239,8 @@ def _diagnostic(path: DataPath, items: list[dict[str, Any]], smap: SourceMap) ->
     if len(items) > 1:  # one per union branch: "expected a list or a mapping"
         options = dict.fromkeys(_reason(i).removeprefix("input should be ") for i in items)
         reason = "expected " + " or ".join(options)
-    hint = None
     message = f"invalid {describe(path)}: {reason}.{received}"
-    return Diagnostic.at(smap.value(path), "E203", message, hint)
+    return Diagnostic.at(smap.value(path), "E203", message)
 
 
 def _token_at(where: Any) -> str | None:

@@ -48,6 +48,10 @@ Name = Annotated[str, AfterValidator(_check_name)]
 Reference = Annotated[str, AfterValidator(_check_reference)]
 
 
+# Validation context for data read from a spec file (see _split_args).
+YAML_CONTEXT = {"yaml": True}
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -87,7 +91,7 @@ class ObjectSpec(Strict):
         odd = [k for k in value if not isinstance(k, str)]
         if odd:
             raise ValueError(f"argument names must be strings; got {odd[0]!r}")
-        return cls.model_validate(value, context={"yaml": True})
+        return cls.model_validate(value, context=YAML_CONTEXT)
 
 
 def _name_or_object(value: Any) -> str:
@@ -257,6 +261,10 @@ class Spec(Graph):
         return type(other) is type(self) and self.model_dump() == other.model_dump()
 
     __hash__ = None  # type: ignore[assignment]
+
+    def graphs(self) -> list[tuple[tuple[str, ...], Graph]]:
+        """The spec and each sub-model with its path prefix: ``()``, ``("models", name)``."""
+        return [((), self), *((("models", name), m) for name, m in self.models.items())]
 
     def layer_type(self, node: Node) -> str | None:
         """The Keras layer class a node calls: its own ``type`` or its shared layer's."""
