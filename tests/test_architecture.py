@@ -41,11 +41,13 @@ def test_only_the_emitter_imports_keras() -> None:
 LEVELS = {
     "diagnostics": 0,
     "scalars": 1,
+    "expr": 1,
     "loader": 2,
     "ir": 1,
     "render": 1,
     "schema": 2,
     "parse": 3,
+    "expand": 3,
     "catalog": 3,
     "dump": 3,
     "catalog_check": 4,

@@ -111,6 +111,7 @@ def test_json_format(capsys) -> None:
         "line": 9,
         "column": 14,
         "hint": "did you mean `Dense`?",
+        "notes": [],
     }
 
 

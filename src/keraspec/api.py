@@ -7,12 +7,13 @@ Only ``build`` reaches the Keras emitter, and it imports it on demand, so
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import catalog_check, graph
 from . import lower as lowering
 from .diagnostics import Diagnostic, SpecError, sort_key
 from .dump import dumps
+from .expand import expand
 from .ir import Program
 from .loader import load_file, load_text
 from .parse import (
@@ -32,17 +33,23 @@ if TYPE_CHECKING:
 __all__ = ["build", "dumps", "load", "loads", "lower", "validate"]
 
 
-def load(path: str | Path) -> Spec:
-    """Read and schema-check a spec file; raises ``SpecError`` with located diagnostics."""
-    return parse(load_file(path))
+Params = dict[str, Any] | None
 
 
-def loads(text: str, source: str = "<string>") -> Spec:
+def load(path: str | Path, params: Params = None) -> Spec:
+    """Read, expand and schema-check a spec file; raises ``SpecError`` with located diagnostics.
+
+    ``params`` override the spec's ``params:`` defaults (see docs/composition.md).
+    """
+    return parse(expand(load_file(path), params))
+
+
+def loads(text: str, source: str = "<string>", params: Params = None) -> Spec:
     """Like ``load``, from text; ``source`` names it in diagnostics."""
-    return parse(load_text(text, source))
+    return parse(expand(load_text(text, source), params))
 
 
-def validate(spec_or_path: Spec | str | Path) -> list[Diagnostic]:
+def validate(spec_or_path: Spec | str | Path, params: Params = None) -> list[Diagnostic]:
     """Every error and warning in a spec, sorted by position. Never imports Keras.
 
     Entries with schema errors are reported and left out; the rest is still
@@ -51,16 +58,17 @@ def validate(spec_or_path: Spec | str | Path) -> list[Diagnostic]:
     if isinstance(spec_or_path, Spec):
         return _checks(spec_or_path)
     try:
-        doc = load_file(spec_or_path)
+        doc = expand(load_file(spec_or_path), params)
     except SpecError as e:
         return sorted(e.diagnostics, key=sort_key)
     found = []
     try:
-        found += _checks(parse_schema(doc))
+        found += _checks(parse_schema(doc), doc.unresolved)
     except SchemaError as e:
         found += e.diagnostics
         if (partial := parse_partial(doc, e.paths)) is not None:
-            found += _checks(*partial)
+            spec, dropped = partial
+            found += _checks(spec, dropped | doc.unresolved)
     found = doc.diagnostics + not_already_reported(found, doc)
     return sorted(dict.fromkeys(found), key=sort_key)
 

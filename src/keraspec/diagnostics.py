@@ -19,12 +19,30 @@ class Severity(str, Enum):
 
 @dataclass(frozen=True)
 class Location:
-    """A 1-based position in a source file."""
+    """A 1-based position in a source file.
+
+    ``via`` is set for content that a block or a repeat expanded: the use sites,
+    innermost first, so that an error inside a block names where it was used.
+    """
 
     file: str
     line: int
     column: int
     source_line: str | None = field(default=None, compare=False)
+    via: tuple[Note, ...] = field(default=(), compare=False)
+
+
+@dataclass(frozen=True)
+class Note:
+    """A second place a diagnostic concerns: ``in block `b` used at FILE:LINE:COL``."""
+
+    message: str
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.message} at {self.file}:{self.line}:{self.column}"
 
 
 @dataclass(frozen=True)
@@ -37,6 +55,7 @@ class Diagnostic:
     column: int
     hint: str | None = None
     source_line: str | None = field(default=None, compare=False, repr=False)
+    notes: tuple[Note, ...] = field(default=(), compare=False, repr=False)
 
     @classmethod
     def at(
@@ -59,6 +78,7 @@ class Diagnostic:
             location.column,
             hint,
             location.source_line,
+            location.via,
         )
 
     @property

@@ -75,6 +75,9 @@ class Document:
     # Errors that leave the data usable (an ambiguous YAML 1.1 scalar kept as its
     # text), so later stages still run and report theirs too.
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # Names whose definition failed to expand, as (graph prefix, name) pairs: their
+    # uses are not judged again (see expand.py and graph.Scope.unresolved).
+    unresolved: frozenset[tuple[Any, ...]] = frozenset()
 
 
 def load_file(path: str | Path) -> Document:

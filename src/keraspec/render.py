@@ -23,6 +23,7 @@ def as_dict(d: Diagnostic) -> dict:
     data = asdict(d)
     data["severity"] = d.severity.value
     data.pop("source_line")
+    data["notes"] = [asdict(n) for n in d.notes]
     return data
 
 
@@ -35,13 +36,15 @@ def text_block(d: Diagnostic) -> str:
         lines.append(" " * (len(gutter) - 2) + "| " + " " * (d.column - 1) + "^")
     if d.hint:
         lines.append(f"      hint: {d.hint}")
+    lines += [f"      note: {note}" for note in d.notes]
     return "\n".join(lines)
 
 
 def github_line(d: Diagnostic) -> str:
     """A GitHub Actions workflow command; it shows up as an annotation on the line."""
     level = "error" if d.is_error else "warning"
-    message = _escape(d.message + (f" (hint: {d.hint})" if d.hint else ""))
+    notes = "".join(f"; {note}" for note in d.notes)
+    message = _escape(d.message + notes + (f" (hint: {d.hint})" if d.hint else ""))
     file = _escape(d.file, property_value=True)
     return f"::{level} file={file},line={d.line},col={d.column},title={d.code}::{message}"
 

@@ -1,0 +1,848 @@
+"""Stage 2b, expand: params, ``${...}``, ``repeat``, blocks, ``when`` and includes → a flat spec.
+
+Runs on loaded data, before the schema. The result is a ``Document`` in the plain
+format (no ``params``, ``blocks``, ``repeat``, ``when`` or ``block:`` nodes) whose
+source map points every value at the line that wrote it, with the use sites of
+the blocks it came through as notes. docs/composition.md describes the rules.
+
+References are expanded in two steps: nodes are emitted with ``Ref`` placeholders
+that remember the scope they were written in, then every placeholder is resolved
+by following what each local name stands for (a node, a block's outputs, the input
+a dropped node passes on). So nodes can be written in any order, as in plain specs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .diagnostics import Diagnostic, Location, Note, SpecError, did_you_mean
+from .expr import ExprError, evaluate
+from .loader import Document, SourceMap, load_file
+
+DataPath = tuple[Any, ...]
+
+REQUIRED = "required"  # a block parameter without a default
+BLOCK_KEYS = ("params", "inputs", "nodes", "outputs")
+USE_KEYS = ("block", "with", "inputs", "repeat", "prefix", "when")
+MAX_REPEAT = 10_000
+MAX_NODES = 100_000  # nodes after expansion
+MAX_INCLUDE_DEPTH = 16
+PLACEHOLDER = re.compile(r"\$\$\{|\$\{([^}]*)\}")
+# Inside a block, local names may start with a digit (`0_conv`): the prefix comes first.
+LOCAL_REFERENCE = re.compile(r"(?P<name>[A-Za-z0-9_][A-Za-z0-9_-]*)(?:\[(?P<index>[0-9]+)\])?")
+URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+class _TooBig(Exception):
+    """Stops an expansion that passed MAX_NODES (reported once)."""
+
+
+# ---------------------------------------------------------------- sources
+
+
+@dataclass(frozen=True)
+class Src:
+    """Where a value was written: a file's source map, a data path, and the use sites."""
+
+    smap: SourceMap
+    path: DataPath
+    via: tuple[Note, ...] = ()
+
+    def at(self, *sub: Any) -> Src:
+        return Src(self.smap, (*self.path, *sub), self.via)
+
+    def value(self) -> Location:
+        return replace(self.smap.value(self.path), via=self.via)
+
+    def key(self) -> Location:
+        return replace(self.smap.key(self.path), via=self.via)
+
+    def used(self, message: str) -> tuple[Note, ...]:
+        """The use-site chain of content expanded from here, innermost first."""
+        where = self.key()
+        return (Note(message, where.file, where.line, where.column), *self.via)
+
+
+@dataclass
+class SpecFile:
+    """A loaded spec file: the root, or one that ``use:`` includes."""
+
+    doc: Document
+    env: dict[str, Any] | None = None  # its params, evaluated on first use
+
+    @property
+    def src(self) -> Src:
+        return Src(self.doc.source, ())
+
+    def section(self, key: str) -> dict[Any, Any]:
+        value = self.doc.data.get(key) if isinstance(self.doc.data, dict) else None
+        return value if isinstance(value, dict) else {}
+
+
+# ---------------------------------------------------------------- what names stand for
+
+
+@dataclass
+class Ref:
+    """A reference as written (``x``, ``x[1]``), to be resolved in the scope it was written in."""
+
+    scope: Scope
+    text: str
+    src: Src
+
+
+@dataclass
+class Concrete:
+    name: str
+
+
+@dataclass
+class Alias:
+    ref: Ref
+
+
+@dataclass
+class Outputs:
+    refs: list[Ref]
+    block: str
+
+
+@dataclass
+class Dropped:
+    inputs: Any
+    src: Src
+    scope: Scope
+
+
+@dataclass
+class Failed:
+    placeholder: str
+
+
+Target = Concrete | Alias | Outputs | Dropped | Failed
+
+
+@dataclass
+class GraphOut:
+    """The flat nodes of one model (the spec's own, or a sub-model's)."""
+
+    out_path: DataPath  # () or ("models", name): graph.Scope's prefix
+    nodes: dict[str, Any] = field(default_factory=dict)
+    origins: dict[str, Src] = field(default_factory=dict)
+
+
+@dataclass
+class Scope:
+    """The names visible where a node is written: the spec's, or one block expansion's."""
+
+    file: SpecFile
+    env: dict[str, Any]
+    graph: GraphOut
+    prefix: str = ""
+    block: str | None = None  # inside a block, names must be the block's own
+    chain: tuple[str, ...] = ()  # blocks being expanded, outermost first
+    refs: dict[str, Target] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def needs_expansion(data: Any) -> bool:
+    """Whether a loaded spec uses any composition feature (else it is already flat)."""
+    if not isinstance(data, dict):
+        return False
+    if "params" in data or "blocks" in data:
+        return True
+    return any(_composes(v) for v in data.values())
+
+
+def _composes(value: Any) -> bool:
+    if isinstance(value, str):
+        return "${" in value
+    if isinstance(value, dict):
+        if any(k in value for k in ("repeat", "when", "block", "use")):
+            return True
+        return any(_composes(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_composes(v) for v in value)
+    return False
+
+
+def expand(doc: Document, params: dict[str, Any] | None = None) -> Document:
+    """The flat document for ``doc``; errors are in its ``diagnostics``."""
+    if not params and not needs_expansion(doc.data):
+        return doc
+    return Expander(doc, params or {}).run()
+
+
+class Expander:
+    def __init__(self, doc: Document, overrides: dict[str, Any]):
+        self.root = SpecFile(doc)
+        self.overrides = overrides
+        self.out = SourceMap(doc.source.file, doc.source.text)
+        self.diagnostics: list[Diagnostic] = []
+        self.unresolved: set[tuple[Any, ...]] = set()
+        self.files: dict[Path, SpecFile] = {}
+        self.node_count = 0
+        self.folder = _folder(doc.source.file)
+
+    def run(self) -> Document:
+        data = self.root.doc.data
+        env = self.root_params()
+        flat: dict[Any, Any] = {}
+        try:
+            for key, value in data.items():
+                src = self.root.src.at(key)
+                self._record(src, (key,))
+                if key in ("params", "blocks"):
+                    continue
+                if key == "models" and isinstance(value, dict):
+                    flat[key] = self.models(value, src, self.root, env)
+                elif key in ("nodes", "outputs"):
+                    flat[key] = None  # filled in below, in the key's place
+                else:
+                    flat[key] = self.copy(value, src, env, (key,))
+            graph = self.graph(data, self.root.src, self.root, env, ())
+            for key in ("nodes", "outputs"):
+                if key in data:
+                    flat[key] = graph[key]
+        except _TooBig:
+            pass
+        found = self.root.doc.diagnostics + self.diagnostics
+        return Document(flat, self.out, found, frozenset(self.unresolved))
+
+    # ------------------------------------------------------------ params
+
+    def root_params(self) -> dict[str, Any]:
+        declared = self.root.section("params")
+        where = self.root.src.at("params")
+        for name in self.overrides:
+            if name not in declared:
+                hint = did_you_mean(name, declared) or "declare it under `params:` first"
+                message = f"`{name}` is set but the spec has no parameter `{name}`"
+                at = where.key() if declared else self.root.src.value()
+                self.error(at, "E500", message, hint)
+        return self.file_params(self.root, self.overrides)
+
+    def file_params(self, file: SpecFile, overrides: dict[str, Any] | None = None) -> dict:
+        if file.env is None:
+            declared = file.doc.data.get("params")
+            src = file.src.at("params")
+            env: dict[str, Any] = {}
+            if declared is not None and not isinstance(declared, dict):
+                self.error(src.value(), "E511", "`params` must be a mapping of names to values")
+            for name, value in (declared if isinstance(declared, dict) else {}).items():
+                if overrides and name in overrides:
+                    env[name] = overrides[name]
+                else:  # a default may use the parameters before it
+                    env[str(name)] = self.copy(value, src.at(name), env, None)
+            file.env = env
+        return file.env
+
+    # ------------------------------------------------------------ values
+
+    def copy(self, value: Any, src: Src, env: dict[str, Any], out: DataPath | None) -> Any:
+        """``value`` with every ``${...}`` evaluated; positions recorded under ``out``."""
+        if out is not None:
+            self._record(src, out)
+        if isinstance(value, dict):
+            return {
+                k: self.copy(v, src.at(k), env, None if out is None else (*out, k))
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [
+                self.copy(v, src.at(i), env, None if out is None else (*out, i))
+                for i, v in enumerate(value)
+            ]
+        if isinstance(value, str) and "$" in value:
+            return self.interpolate(value, src, env)
+        return value
+
+    def _record(self, src: Src, out: DataPath) -> None:
+        self.out.values[out] = src.value()
+        if out:
+            self.out.keys[out] = src.key()
+
+    def interpolate(self, text: str, src: Src, env: dict[str, Any]) -> Any:
+        """``${expr}`` alone keeps the value's type; inside a longer string it is text."""
+        whole = PLACEHOLDER.fullmatch(text.strip())
+        try:
+            if whole and whole.group(1) is not None:
+                return evaluate(whole.group(1), env)
+            return PLACEHOLDER.sub(lambda m: self._piece(m, env), text)
+        except ExprError as e:
+            code = "E500" if str(e).startswith("unknown parameter") else "E501"
+            self.error(src.value(), code, str(e), _expr_hint(str(e)))
+            return text
+
+    @staticmethod
+    def _piece(match: re.Match[str], env: dict[str, Any]) -> str:
+        if match.group(0) == "$${":
+            return "${"
+        value = evaluate(match.group(1), env)
+        return str(value).lower() if isinstance(value, bool) else str(value)
+
+    def count(self, body: dict[str, Any], src: Src, env: dict[str, Any]) -> int | None:
+        """A node's ``repeat``: None when absent, else a count in [0, MAX_REPEAT]."""
+        if "repeat" not in body:
+            return None
+        value = self.copy(body["repeat"], src.at("repeat"), env, None)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_REPEAT:
+            message = f"`repeat` must be a whole number from 0 to {MAX_REPEAT:,}; got {value!r}"
+            self.error(src.at("repeat").value(), "E502", message)
+            return 1
+        return value
+
+    def kept(self, body: dict[str, Any], src: Src, env: dict[str, Any]) -> bool:
+        if "when" not in body:
+            return True
+        value = self.copy(body["when"], src.at("when"), env, None)
+        if not isinstance(value, bool):
+            message = f"`when` must be true or false; got {value!r}"
+            self.error(src.at("when").value(), "E502", message, "write a comparison: ${x > 1}")
+            return True
+        return value
+
+    # ------------------------------------------------------------ graphs
+
+    def models(self, models: dict, src: Src, file: SpecFile, env: dict) -> dict:
+        flat = {}
+        for name, body in models.items():
+            out = ("models", name)
+            self._record(src.at(name), out)
+            if isinstance(body, dict) and "use" in body:
+                included = self.include_model(body, src.at(name), file, (), out)
+                flat[name] = included if included is not None else body
+            elif isinstance(body, dict):
+                flat[name] = self.graph(body, src.at(name), file, env, out)
+            else:
+                flat[name] = body
+        return flat
+
+    def graph(self, data: dict, src: Src, file: SpecFile, env: dict, out: DataPath) -> dict:
+        """A model's ``inputs``/``nodes``/``outputs`` with blocks and repeats expanded."""
+        result = {
+            k: self.copy(v, src.at(k), env, (*out, k))
+            for k, v in data.items()
+            if k not in ("nodes", "outputs", "params", "blocks", "models", "use")
+            and (out or k == "inputs")
+        }
+        scope = Scope(file, env, GraphOut(out))
+        nodes = data.get("nodes")
+        if isinstance(nodes, dict):
+            self._record(src.at("nodes"), (*out, "nodes"))
+            self.nodes(nodes, src.at("nodes"), scope)
+            result["nodes"] = self.materialize(scope.graph.nodes)
+        elif "nodes" in data:
+            result["nodes"] = self.copy(nodes, src.at("nodes"), env, (*out, "nodes"))
+        if "outputs" in data:
+            written = self.copy(data["outputs"], src.at("outputs"), env, (*out, "outputs"))
+            result["outputs"] = self.materialize(self.refs(written, src.at("outputs"), scope))
+        return result
+
+    def nodes(self, nodes: dict, src: Src, scope: Scope) -> None:
+        for name, body in nodes.items():
+            self.node(str(name), body, src.at(name), scope)
+
+    def node(self, name: str, body: Any, src: Src, scope: Scope) -> None:
+        if not isinstance(body, dict):
+            self.emit(scope.prefix + name, body, src, scope, scope.env)
+            scope.refs[name] = Concrete(scope.prefix + name)
+            return
+        if not self.kept(body, src, scope.env):
+            inputs = self.copy(body.get("inputs"), src.at("inputs"), scope.env, None)
+            scope.refs[name] = Dropped(inputs, src, scope)
+            return
+        if "block" in body:
+            self.use_block(name, body, src, scope)
+            return
+        repeat = self.count(body, src, scope.env)
+        plain = {k: v for k, v in body.items() if k not in ("repeat", "when")}
+        if repeat is None:
+            self.emit(scope.prefix + name, plain, src, scope, scope.env)
+            scope.refs[name] = Concrete(scope.prefix + name)
+            return
+        self.repeat_node(name, plain, repeat, src, scope)
+
+    def repeat_node(self, name: str, body: dict, repeat: int, src: Src, scope: Scope) -> None:
+        written = self.copy(body.get("inputs"), src.at("inputs"), scope.env, None)
+        single = _single(written)
+        if single is None:
+            message = f"`{name}` repeats, so it must take exactly one input "
+            message += " (each copy feeds the next)"
+            self.error(src.at("inputs").value(), "E505", message)
+            scope.refs[name] = self.failed(name, scope)
+            return
+        first = Ref(scope, single, src.at("inputs"))
+        if repeat == 0:  # the node disappears: its name stands for its input
+            scope.refs[name] = Alias(first)
+            return
+        previous: Any = first
+        for k in range(repeat):
+            concrete = f"{scope.prefix}{name}_{k + 1}"
+            env = {**scope.env, "i": k}
+            self.emit(concrete, body, src, scope, env, inputs=previous)
+            previous = concrete
+        scope.refs[name] = Concrete(previous)
+
+    def emit(
+        self,
+        name: str,
+        body: Any,
+        src: Src,
+        scope: Scope,
+        env: dict[str, Any],
+        inputs: Any = None,
+    ) -> None:
+        """Add one flat node to the graph being built."""
+        graph = scope.graph
+        self.node_count += 1
+        if self.node_count > MAX_NODES:
+            message = f"the spec expands to more than {MAX_NODES:,} nodes"
+            self.error(src.key(), "E513", message, "lower a `repeat` count")
+            raise _TooBig
+        if name in graph.nodes:
+            first = graph.origins[name].key()
+            message = f"expanded node name `{name}` is made twice (first at line {first.line})"
+            hint = "give the block use a different `prefix`, or rename one node"
+            self.error(src.key(), "E507", message, hint)
+            return
+        out = (*graph.out_path, "nodes", name)
+        self._record(src, out)
+        if not isinstance(body, dict):
+            graph.nodes[name] = self.copy(body, src, env, out)
+            return
+        flat = {}
+        for key, value in body.items():
+            if key == "inputs" and inputs is not None:
+                self._record(src.at(key), (*out, key))
+                flat[key] = inputs
+            elif key == "inputs":
+                written = self.copy(value, src.at(key), env, (*out, key))
+                flat[key] = self.refs(written, src.at(key), scope)
+            else:
+                flat[key] = self.copy(value, src.at(key), env, (*out, key))
+        graph.nodes[name] = flat
+        graph.origins[name] = src
+
+    def refs(self, value: Any, src: Src, scope: Scope) -> Any:
+        """Strings in an ``inputs``/``outputs`` value turned into ``Ref`` placeholders."""
+        if isinstance(value, str):
+            return Ref(scope, value, src)
+        if isinstance(value, list):
+            return [self.refs(v, src.at(i), scope) for i, v in enumerate(value)]
+        if isinstance(value, dict):
+            return {k: self.refs(v, src.at(k), scope) for k, v in value.items()}
+        return value
+
+    def failed(self, name: str, scope: Scope) -> Failed:
+        placeholder = scope.prefix + name
+        self.unresolved.add((scope.graph.out_path, placeholder))
+        return Failed(placeholder)
+
+    # ------------------------------------------------------------ blocks
+
+    def use_block(self, name: str, body: dict, src: Src, scope: Scope) -> None:
+        for key in body:
+            if key not in USE_KEYS:
+                hint = did_you_mean(str(key), USE_KEYS) or f"a block use has {_keys(USE_KEYS)}"
+                self.error(src.at(key).key(), "E505", f"unknown key `{key}` in a block use", hint)
+        found = self.find_block(body["block"], src.at("block"), scope)
+        if found is None:
+            scope.refs[name] = self.failed(name, scope)
+            return
+        block_name, definition, home = found
+        callers = self.block_inputs(name, body, src, scope, definition)
+        repeat = self.count(body, src, scope.env)
+        outputs = _names(definition.value("outputs"))
+        if callers is None or outputs is None:
+            scope.refs[name] = self.failed(name, scope)
+            return
+        if repeat is not None and len(outputs) != len(callers):
+            message = (
+                f"`repeat` feeds each copy of block `{block_name}` into the next, so its "
+                f"outputs ({len(outputs)}) must match its inputs ({len(callers)})"
+            )
+            self.error(src.at("repeat").value(), "E505", message)
+            scope.refs[name] = self.failed(name, scope)
+            return
+        current: list[Ref] = callers
+        for k in range(1 if repeat is None else repeat):
+            env = scope.env if repeat is None else {**scope.env, "i": k}
+            prefix = self.prefix(name, body, src, env, repeat, k, scope)
+            inner = self.block_scope(definition, home, body, src, scope, env, prefix)
+            if inner is None:
+                scope.refs[name] = self.failed(name, scope)
+                return
+            names = _names(definition.value("inputs")) or []
+            inner.refs.update({n: Alias(r) for n, r in zip(names, current, strict=True)})
+            body_src = definition.src
+            if isinstance(definition.data.get("nodes"), dict):
+                self.nodes(definition.data["nodes"], body_src.at("nodes"), inner)
+            written = definition.data.get("outputs")
+            if isinstance(written, str):
+                written = [written]
+            out_src = body_src.at("outputs")
+            at = [
+                out_src if isinstance(definition.data["outputs"], str) else out_src.at(j)
+                for j in range(len(outputs))
+            ]
+            current = [Ref(inner, o, at[j]) for j, o in enumerate(outputs)]
+        if len(current) == 1:
+            scope.refs[name] = Alias(current[0])
+        else:
+            scope.refs[name] = Outputs(current, block_name)
+
+    def prefix(
+        self, name: str, body: dict, src: Src, env: dict, repeat: int | None, k: int, scope: Scope
+    ) -> str:
+        if "prefix" in body:
+            value = self.copy(body["prefix"], src.at("prefix"), env, None)
+            if not isinstance(value, str):
+                self.error(src.at("prefix").value(), "E505", "`prefix` must be a string")
+                value = name
+        else:
+            value = name if repeat is None else f"{name}_{k + 1}"
+        return f"{scope.prefix}{value}_" if value else scope.prefix
+
+    def block_inputs(
+        self, name: str, body: dict, src: Src, scope: Scope, definition: BlockDef
+    ) -> list[Ref] | None:
+        wanted = _names(definition.value("inputs"))
+        if wanted is None:
+            return None
+        written = self.copy(body.get("inputs"), src.at("inputs"), scope.env, None)
+        if isinstance(written, dict):
+            unknown = [k for k in written if k not in wanted]
+            for key in unknown:
+                hint = did_you_mean(str(key), wanted)
+                message = f"block `{definition.name}` has no input `{key}`"
+                self.error(src.at("inputs", key).key(), "E505", message, hint)
+            missing = [w for w in wanted if w not in written]
+            if unknown or missing:
+                if missing:
+                    message = f"block `{definition.name}` needs input `{missing[0]}`"
+                    self.error(src.at("inputs").key(), "E505", message)
+                return None
+            return [Ref(scope, written[w], src.at("inputs", w)) for w in wanted]
+        given = [written] if isinstance(written, str) else written
+        if not isinstance(given, list) or not all(isinstance(g, str) for g in given):
+            message = "a block use's `inputs` is a reference, a list of them, or a mapping"
+            self.error(src.at("inputs").value(), "E505", message)
+            return None
+        if len(given) != len(wanted):
+            message = (
+                f"block `{definition.name}` takes {len(wanted)} input(s) "
+                f"({', '.join(wanted)}); `{name}` gives {len(given)}"
+            )
+            self.error(src.at("inputs").value(), "E505", message)
+            return None
+        return [
+            Ref(scope, g, src.at("inputs") if isinstance(written, str) else src.at("inputs", i))
+            for i, g in enumerate(given)
+        ]
+
+    def block_scope(
+        self,
+        definition: BlockDef,
+        home: SpecFile,
+        body: dict,
+        src: Src,
+        scope: Scope,
+        env: dict,
+        prefix: str,
+    ) -> Scope | None:
+        via = src.used(f"in block `{definition.name}` used by node `{src.path[-1]}`")
+        definition = definition.seen_from(via)
+        bound = self.bind(definition, home, body.get("with", {}), src, env)
+        if bound is None:
+            return None
+        chain = (*scope.chain, definition.key)
+        return Scope(home, bound, scope.graph, prefix, definition.name, chain)
+
+    def bind(
+        self, definition: BlockDef, home: SpecFile, written: Any, src: Src, env: dict
+    ) -> dict | None:
+        """The block's parameters: ``with`` values (in the caller's terms) over defaults."""
+        declared = definition.value("params") or {}
+        given = self.copy(written, src.at("with"), env, None)
+        if not isinstance(given, dict):
+            self.error(src.at("with").value(), "E505", "`with` must be a mapping of parameters")
+            return None
+        ok = True
+        for key in given:
+            if key not in declared:
+                hint = did_you_mean(str(key), declared)
+                message = f"block `{definition.name}` has no parameter `{key}`"
+                self.error(src.at("with", key).key(), "E500", message, hint)
+                ok = False
+        bound = dict(self.file_params(home))
+        for pname, default in declared.items():
+            if pname in given:
+                bound[pname] = given[pname]
+            elif default == REQUIRED:
+                message = f"block `{definition.name}` needs parameter `{pname}`"
+                hint = f"add `with: {{{pname}: ...}}`"
+                self.error(src.at("block").value(), "E505", message, hint)
+                ok = False
+            else:
+                bound[pname] = self.copy(default, definition.src.at("params", pname), bound, None)
+        return bound if ok else None
+
+    def find_block(self, written: Any, src: Src, scope: Scope) -> tuple | None:
+        if not isinstance(written, str):
+            self.error(src.value(), "E503", "`block` must be the name of a block")
+            return None
+        blocks = scope.file.section("blocks")
+        if written not in blocks:
+            hint = did_you_mean(written, blocks)
+            where = f" in {scope.file.doc.source.file}" if scope.file is not self.root else ""
+            self.error(src.value(), "E503", f"no block named `{written}`{where}", hint)
+            return None
+        definition = self.definition(scope.file, written, [])
+        if definition is None:
+            return None
+        if definition.key in scope.chain:
+            names = [k.split("#")[-1] for k in (*scope.chain, definition.key)]
+            start = names.index(definition.name)
+            loop = " → ".join(names[start:])
+            self.error(src.value(), "E504", f"block `{definition.name}` uses itself: {loop}")
+            return None
+        return written, definition, definition.home
+
+    def definition(self, file: SpecFile, name: str, chain: list[str]) -> BlockDef | None:
+        """Block ``name`` of ``file``, following ``use:`` into other files."""
+        src = file.src.at("blocks", name)
+        body = file.section("blocks")[name]
+        key = f"{file.doc.source.file}#{name}"
+        if key in chain:
+            loop = " → ".join([*chain[chain.index(key) :], key])
+            self.error(src.at("use").value(), "E510", f"include cycle: {loop}")
+            return None
+        if not isinstance(body, dict):
+            self.error(src.value(), "E511", f"block `{name}` must be a mapping")
+            return None
+        if "use" in body:
+            target = self.include(body, src, file, len(chain))
+            if target is None:
+                return None
+            included, target_name = target
+            if target_name not in included.section("blocks"):
+                hint = did_you_mean(target_name, included.section("blocks"))
+                message = f"{included.doc.source.file} has no block `{target_name}`"
+                self.error(src.at("use").value(), "E508", message, hint)
+                return None
+            return self.definition(included, target_name, [*chain, key])
+        for k in body:
+            if k not in BLOCK_KEYS:
+                hint = did_you_mean(str(k), BLOCK_KEYS) or f"a block has {_keys(BLOCK_KEYS)}"
+                self.error(src.at(k).key(), "E511", f"unknown key `{k}` in block `{name}`", hint)
+        definition = BlockDef(name, body, src, file, key)
+        for part in ("inputs", "outputs"):
+            if _names(body.get(part)) is None:
+                message = f"block `{name}` needs `{part}`: a name or a list of names"
+                self.error(src.at(part).value(), "E511", message)
+                return None
+        if not isinstance(body.get("params", {}), dict):
+            self.error(src.at("params").value(), "E511", "`params` must be a mapping")
+            return None
+        return definition
+
+    # ------------------------------------------------------------ includes
+
+    def include(self, body: dict, src: Src, file: SpecFile, depth: int) -> tuple | None:
+        """The file and entry name a ``use: path#name`` points at, confined to the folder."""
+        written = body["use"]
+        where = src.at("use").value()
+        if not isinstance(written, str) or not written.split("#")[0]:
+            self.error(where, "E508", "`use` must be `path/to/file.yaml#name`")
+            return None
+        path_text, _, entry = written.partition("#")
+        entry = entry or str(src.path[-1])
+        if depth >= MAX_INCLUDE_DEPTH:
+            self.error(where, "E510", f"includes nest deeper than {MAX_INCLUDE_DEPTH} files")
+            return None
+        if URL.match(path_text) or path_text.startswith(("/", "~", "\\")) or ":" in path_text:
+            message = f"`{path_text}` must be a path relative to the including file"
+            self.error(where, "E509", message, "includes stay inside the spec's folder")
+            return None
+        base = _folder(file.doc.source.file)
+        target = (base / path_text).resolve()
+        if self.folder is None or not target.is_relative_to(self.folder):
+            message = f"`{path_text}` is outside the spec's folder"
+            self.error(where, "E509", message, "includes stay inside the spec's folder")
+            return None
+        if target not in self.files:
+            try:
+                self.files[target] = SpecFile(load_file(_shown(target)))
+            except SpecError as e:
+                if any(d.code == "E001" for d in e.diagnostics):
+                    self.error(where, "E508", f"cannot read `{path_text}`")
+                else:
+                    self.diagnostics += e.diagnostics
+                return None
+            self.diagnostics += self.files[target].doc.diagnostics
+        return self.files[target], entry
+
+    def include_model(
+        self, body: dict, src: Src, file: SpecFile, chain: tuple, out: DataPath
+    ) -> dict | None:
+        target = self.include(body, src, file, len(chain))
+        if target is None:
+            self.unresolved.add(("models", out[-1]))
+            return None
+        included, entry = target
+        models = included.section("models")
+        key = f"{included.doc.source.file}#{entry}"
+        env = self.file_params(included)
+        if entry in models and isinstance(models[entry], dict):
+            data, at = models[entry], included.src.at("models", entry)
+        elif "#" not in body["use"] and isinstance(included.doc.data, dict):
+            data, at = included.doc.data, included.src
+        else:
+            hint = did_you_mean(entry, models)
+            message = f"{included.doc.source.file} has no model `{entry}`"
+            self.error(src.at("use").value(), "E508", message, hint)
+            return None
+        if key in chain:
+            loop = " → ".join([*chain, key])
+            self.error(src.at("use").value(), "E510", f"include cycle: {loop}")
+            return None
+        if "use" in data:
+            return self.include_model(data, at, included, (*chain, key), out)
+        via = src.used(f"in model `{out[-1]}` included")
+        return self.graph(data, replace(at, via=via), included, env, out)
+
+    # ------------------------------------------------------------ resolution
+
+    def materialize(self, value: Any) -> Any:
+        if isinstance(value, Ref):
+            return self.resolve(value, ())
+        if isinstance(value, list):
+            return [self.materialize(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.materialize(v) for k, v in value.items()}
+        return value
+
+    def resolve(self, ref: Ref, seen: tuple[int, ...]) -> str:
+        """The flat reference ``ref`` stands for."""
+        match = LOCAL_REFERENCE.fullmatch(ref.text)
+        if match is None:
+            return ref.text  # the schema reports it
+        name, index = match["name"], match["index"]
+        scope = ref.scope
+        target = scope.refs.get(name)
+        if target is None:
+            if scope.block is None:
+                return ref.text  # the graph check reports unknown names
+            hint = did_you_mean(name, scope.refs) or (
+                "a block sees only its inputs and its own nodes; pass tensors in through `inputs`"
+            )
+            message = f"block `{scope.block}` has no input or node `{name}`"
+            self.error(ref.src.value(), "E506", message, hint)
+            return self.failed(name, scope).placeholder
+        if id(target) in seen:
+            self.error(ref.src.value(), "E512", f"`{name}` stands for itself through dropped nodes")
+            return self.failed(name, scope).placeholder
+        seen = (*seen, id(target))
+        if isinstance(target, Concrete):
+            return _indexed(target.name, index)
+        if isinstance(target, Failed):
+            return target.placeholder
+        if isinstance(target, Outputs):
+            return self._output(ref, name, index, target, seen)
+        if isinstance(target, Dropped):
+            single = _single(target.inputs)
+            if single is None:
+                message = (
+                    f"`{name}` was dropped by its `when`; a dropped node stands for its input, "
+                    "and it does not have exactly one"
+                )
+                self.error(ref.src.value(), "E512", message)
+                return self.failed(name, scope).placeholder
+            target = Alias(Ref(target.scope, single, target.src.at("inputs")))
+        resolved = self.resolve(target.ref, seen)
+        if index is not None and "[" in resolved:
+            message = f"`{name}` stands for `{resolved}`, which is already indexed"
+            self.error(ref.src.value(), "E506", message)
+        return _indexed(resolved, index)
+
+    def _output(self, ref: Ref, name: str, index: str | None, target: Outputs, seen: tuple) -> str:
+        count = len(target.refs)
+        if index is None or int(index) >= count:
+            message = f"`{name}` uses block `{target.block}`, which has {count} outputs"
+            hint = f"write `{name}[0]` … `{name}[{count - 1}]`"
+            self.error(ref.src.value(), "E506", message, hint)
+            return self.failed(name, ref.scope).placeholder
+        return self.resolve(target.refs[int(index)], seen)
+
+    def error(self, where: Location, code: str, message: str, hint: str | None = None) -> None:
+        found = Diagnostic.at(where, code, message, hint)
+        if found not in self.diagnostics:
+            self.diagnostics.append(found)
+
+
+@dataclass
+class BlockDef:
+    name: str
+    data: dict[str, Any]
+    src: Src
+    home: SpecFile
+    key: str  # file#name: identifies the block across includes
+
+    def value(self, key: str) -> Any:
+        return self.data.get(key)
+
+    def seen_from(self, via: tuple[Note, ...]) -> BlockDef:
+        return replace(self, src=replace(self.src, via=via))
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _names(value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return list(value)
+    return None
+
+
+def _single(inputs: Any) -> str | None:
+    if isinstance(inputs, str):
+        return inputs
+    if isinstance(inputs, list) and len(inputs) == 1 and isinstance(inputs[0], str):
+        return inputs[0]
+    return None
+
+
+def _indexed(name: str, index: str | None) -> str:
+    return name if index is None else f"{name}[{index}]"
+
+
+def _keys(keys: tuple[str, ...]) -> str:
+    return ", ".join(f"`{k}`" for k in keys)
+
+
+def _expr_hint(message: str) -> str | None:
+    if "is not allowed" in message or "functions allowed" in message:
+        return "expressions allow arithmetic, comparisons, and/or/not, `a if c else b`, [i]"
+    return None
+
+
+def _folder(file: str) -> Path | None:
+    if file.startswith("<"):
+        return Path.cwd().resolve()
+    return Path(file).resolve().parent
+
+
+def _shown(target: Path) -> Path:
+    """``target`` relative to the working directory when it is below it (shorter messages)."""
+    try:
+        return target.relative_to(Path.cwd().resolve())
+    except ValueError:
+        return target

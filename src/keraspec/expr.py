@@ -1,0 +1,195 @@
+"""The small expression language of ``${...}``: arithmetic, comparisons, conditionals.
+
+Parsed with Python's own ``ast`` and then evaluated by walking a whitelist of node
+types: never ``eval``, no attribute access, no calls but the functions in
+``FUNCTIONS``, and every size bounded, so a hostile spec cannot run code, hang or
+exhaust memory through an expression.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .diagnostics import did_you_mean
+
+MAX_LENGTH = 400  # characters in one expression
+MAX_NODES = 200  # syntax-tree nodes in one expression
+MAX_INT_BITS = 64  # integers stay within what a layer argument can use
+MAX_EXPONENT = 64
+
+BINARY: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
+COMPARE: dict[type, Callable[[Any, Any], bool]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+}
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "int": int,
+    "float": float,
+    "round": round,
+    "len": len,
+    "ceil": math.ceil,
+    "floor": math.floor,
+}
+Number = (int, float)
+
+
+class ExprError(ValueError):
+    """An expression that cannot be read or evaluated; the message says why."""
+
+
+def evaluate(text: str, names: Mapping[str, Any]) -> Any:
+    """The value of the expression ``text`` with ``names`` bound."""
+    tree = parse(text)
+    return _Evaluator(names).visit(tree.body)
+
+
+def parse(text: str) -> ast.Expression:
+    if len(text) > MAX_LENGTH:
+        raise ExprError(f"expression is longer than {MAX_LENGTH} characters")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as e:
+        raise ExprError(f"invalid expression `{text}`: {e.msg}") from None
+    except (RecursionError, MemoryError):
+        raise ExprError(f"invalid expression `{text}`: nested too deeply") from None
+    if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
+        raise ExprError(f"expression has more than {MAX_NODES} parts")
+    return tree
+
+
+def names_in(text: str) -> set[str]:
+    """The parameter names an expression reads (function names excluded)."""
+    tree = parse(text)
+    calls = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in calls}
+
+
+class _Evaluator:
+    def __init__(self, names: Mapping[str, Any]):
+        self.names = names
+
+    def visit(self, node: ast.AST) -> Any:
+        method = getattr(self, f"visit_{type(node).__name__}", None)
+        if method is None:
+            raise ExprError(f"`{ast.unparse(node)}` is not allowed in an expression")
+        return method(node)
+
+    def visit_Constant(self, node: ast.Constant) -> Any:
+        if not isinstance(node.value, (int, float, str, bool, type(None))):
+            raise ExprError(f"`{ast.unparse(node)}` is not allowed in an expression")
+        return _bounded(node.value)
+
+    def visit_Name(self, node: ast.Name) -> Any:
+        if node.id in self.names:
+            return self.names[node.id]
+        if node.id in ("true", "false", "null"):
+            return {"true": True, "false": False, "null": None}[node.id]
+        hint = did_you_mean(node.id, self.names)
+        raise ExprError(f"unknown parameter `{node.id}`" + (f"; {hint}" if hint else ""))
+
+    def visit_List(self, node: ast.List) -> list[Any]:
+        return [self.visit(item) for item in node.elts]
+
+    visit_Tuple = visit_List
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> Any:
+        value = self.visit(node.operand)
+        if isinstance(node.op, ast.Not):
+            return not value
+        _numbers(node, value)
+        return -value if isinstance(node.op, ast.USub) else +value
+
+    def visit_BinOp(self, node: ast.BinOp) -> Any:
+        left, right = self.visit(node.left), self.visit(node.right)
+        op = BINARY.get(type(node.op))
+        if op is None:
+            raise ExprError(f"operator in `{ast.unparse(node)}` is not allowed")
+        _numbers(node, left, right)
+        if op is operator.pow and abs(right) > MAX_EXPONENT:
+            raise ExprError(f"exponent in `{ast.unparse(node)}` is larger than {MAX_EXPONENT}")
+        try:
+            return _bounded(op(left, right))
+        except ZeroDivisionError:
+            raise ExprError(f"division by zero in `{ast.unparse(node)}`") from None
+        except OverflowError:
+            raise ExprError(f"`{ast.unparse(node)}` is too large") from None
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> Any:
+        is_and = isinstance(node.op, ast.And)
+        value = None
+        for item in node.values:  # short-circuits, like Python
+            value = self.visit(item)
+            if bool(value) != is_and:
+                return value
+        return value
+
+    def visit_Compare(self, node: ast.Compare) -> bool:
+        left = self.visit(node.left)
+        for op_node, right_node in zip(node.ops, node.comparators, strict=True):
+            right = self.visit(right_node)
+            try:
+                if not COMPARE[type(op_node)](left, right):
+                    return False
+            except TypeError:
+                raise ExprError(f"cannot compare in `{ast.unparse(node)}`") from None
+            left = right
+        return True
+
+    def visit_IfExp(self, node: ast.IfExp) -> Any:
+        return self.visit(node.body if self.visit(node.test) else node.orelse)
+
+    def visit_Subscript(self, node: ast.Subscript) -> Any:
+        value, index = self.visit(node.value), self.visit(node.slice)
+        if not isinstance(value, list) or isinstance(index, bool) or not isinstance(index, int):
+            raise ExprError(f"`{ast.unparse(node)}`: only lists can be indexed, by integers")
+        if not -len(value) <= index < len(value):
+            raise ExprError(f"`{ast.unparse(node)}`: index {index} is out of range")
+        return value[index]
+
+    def visit_Call(self, node: ast.Call) -> Any:
+        name = node.func.id if isinstance(node.func, ast.Name) else None
+        if name not in FUNCTIONS or node.keywords:
+            allowed = ", ".join(FUNCTIONS)
+            raise ExprError(f"`{ast.unparse(node)}`: the functions allowed are {allowed}")
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            raise ExprError(f"`{ast.unparse(node)}`: `*` is not allowed")
+        args = [self.visit(a) for a in node.args]
+        try:
+            return _bounded(FUNCTIONS[name](*args))
+        except (TypeError, ValueError, OverflowError) as e:
+            raise ExprError(f"`{ast.unparse(node)}`: {e}") from None
+
+
+def _numbers(node: ast.AST, *values: Any) -> None:
+    if not all(isinstance(v, Number) for v in values):
+        shown = ", ".join(type(v).__name__ for v in values)
+        raise ExprError(f"`{ast.unparse(node)}` needs numbers, got {shown}")
+
+
+def _bounded(value: Any) -> Any:
+    if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+        raise ExprError(f"integer with {value.bit_length()} bits is too large")
+    if isinstance(value, str) and len(value) > MAX_LENGTH:
+        raise ExprError("string is too long")
+    return value
