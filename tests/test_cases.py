@@ -8,6 +8,7 @@ import pytest
 
 import keraspec
 from keraspec import Spec
+from update_golden import describe
 
 CASES = Path(__file__).parent / "cases"
 INVALID = sorted((CASES / "invalid").glob("*.yaml"))
@@ -24,10 +25,7 @@ def expected(path: Path) -> list[str]:
 
 
 def reported(path: Path) -> list[str]:
-    return [
-        f"{d.line}:{d.column} {d.code} {d.message}" + (f" | hint: {d.hint}" if d.hint else "")
-        for d in keraspec.validate(path)
-    ]
+    return [describe(d) for d in keraspec.validate(path)]
 
 
 @pytest.mark.parametrize("path", INVALID, ids=lambda p: p.stem)

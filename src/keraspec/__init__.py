@@ -1,18 +1,20 @@
 """keraspec: compile declarative YAML model specs into Keras 3 functional models.
 
 Pipeline (one module per stage, imports in one direction):
-``loader`` (YAML → located data) → ``parse``/``schema`` (Pydantic) →
+``loader`` (YAML → located data) → ``expand`` (params, repeat, blocks, includes) →
+``parse``/``schema`` (Pydantic) →
 ``catalog_check`` + ``graph`` (checks, topological order, ``ir``) → ``emit``.
 """
 
 from .api import build, dumps, load, loads, lower, validate
-from .diagnostics import Diagnostic, Severity, SpecError
+from .diagnostics import Diagnostic, Note, Severity, SpecError
 from .schema import Spec
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Diagnostic",
+    "Note",
     "Severity",
     "Spec",
     "SpecError",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import catalog_check, graph
 from . import lower as lowering
-from .diagnostics import Diagnostic, SpecError, sort_key
+from .diagnostics import Diagnostic, SpecError, one_per_place, sort_key
 from .dump import dumps
 from .expand import expand
 from .ir import Program
@@ -70,7 +70,7 @@ def validate(spec_or_path: Spec | str | Path, params: Params = None) -> list[Dia
             spec, dropped = partial
             found += _checks(spec, dropped | doc.unresolved)
     found = doc.diagnostics + not_already_reported(found, doc)
-    return sorted(dict.fromkeys(found), key=sort_key)
+    return sorted(one_per_place(found), key=sort_key)
 
 
 def _checks(spec: Spec, unresolved: Unresolved = frozenset()) -> list[Diagnostic]:

@@ -23,6 +23,7 @@ from rich.text import Text
 
 from . import api
 from .diagnostics import Diagnostic, SpecError, errors_in
+from .loader import load_value
 from .render import FORMATS, render, tally, text_block
 
 
@@ -73,6 +74,32 @@ def print_diagnostics(
             console.print(line, markup=False)
 
 
+def parse_params(values: tuple[str, ...]) -> dict[str, Any]:
+    """``--set name=value`` pairs; values are YAML (`128`, `0.5`, `[3, 4, 6, 3]`, `relu`)."""
+    params: dict[str, Any] = {}
+    for item in values:
+        name, eq, text = item.partition("=")
+        if not eq or not name.strip():
+            raise click.BadParameter(f"`{item}`: write NAME=VALUE", param_hint="--set")
+        try:
+            params[name.strip()] = load_value(text, f"--set {name.strip()}")
+        except SpecError as e:
+            d = e.diagnostics[0]
+            hint = f" ({d.hint})" if d.hint else ""
+            raise click.BadParameter(f"`{item}`: {d.message}{hint}", param_hint="--set") from None
+    return params
+
+
+set_option = click.option(
+    "--set",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    callback=lambda _ctx, _param, value: parse_params(value),
+    help="Override a spec parameter (repeatable); VALUE is YAML: 128, 0.5, [3, 4], relu.",
+)
+
+
 class KeraspecGroup(click.Group):
     """Turns an unexpected exception into a short message and exit code 3."""
 
@@ -103,12 +130,13 @@ def cli() -> None:
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
-def validate(specs: tuple[str, ...], fmt: str, strict: bool) -> None:
+@set_option
+def validate(specs: tuple[str, ...], fmt: str, strict: bool, params: dict[str, Any]) -> None:
     """Check specs without building them (no TensorFlow needed)."""
     paths = expand_paths(specs)
     found: list[Diagnostic] = []
     for path in paths:
-        found += api.validate(path)
+        found += api.validate(path, params)
     print_diagnostics(found, fmt)
     failed = errors_in(found) or (strict and found)
     if fmt == "text":
@@ -117,12 +145,12 @@ def validate(specs: tuple[str, ...], fmt: str, strict: bool) -> None:
     sys.exit(ExitCode.INVALID if failed else ExitCode.OK)
 
 
-def load_or_exit(path: Path) -> api.Spec:
+def load_or_exit(path: Path, params: dict[str, Any]) -> api.Spec:
     """The spec at ``path``, or its diagnostics printed and exit 1."""
     try:
-        spec = api.load(path)
+        spec = api.load(path, params)
     except SpecError:
-        diagnostics = api.validate(path)  # everything, not just the schema errors
+        diagnostics = api.validate(path, params)  # everything, not just the schema errors
     else:
         diagnostics = api.validate(spec)
     print_diagnostics(diagnostics, console=err)
@@ -183,11 +211,12 @@ def exit_invalid(diagnostics: list[Diagnostic]) -> None:
     help="Where to write the model (a .keras file). Default: SPEC's name with .keras, here.",
 )
 @click.option("--summary", is_flag=True, help="Print the Keras model summary.")
-def compile_command(spec: Path, output: Path | None, summary: bool) -> None:
+@set_option
+def compile_command(spec: Path, output: Path | None, summary: bool, params: dict[str, Any]) -> None:
     """Build SPEC with Keras and save it as a .keras file."""
     output = output or Path(spec.stem + ".keras")
     check_output_path(output)
-    model = build_or_exit(load_or_exit(spec), compile=True)
+    model = build_or_exit(load_or_exit(spec, params), compile=True)
     if summary:
         model.summary(print_fn=lambda line, **_: out.print(line, markup=False))
     if getattr(model, "optimizer", None) is not None and not model.optimizer.built:
@@ -226,11 +255,23 @@ def save_atomically(model: Any, output: Path) -> None:
 
 @cli.command()
 @click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def summary(spec: Path) -> None:
+@set_option
+def expand(spec: Path, params: dict[str, Any]) -> None:
+    """Print SPEC fully expanded: params, repeats, blocks and includes resolved.
+
+    The output is a flat spec in the same format, loadable again.
+    """
+    click.echo(api.dumps(load_or_exit(spec, params)), nl=False)
+
+
+@cli.command()
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@set_option
+def summary(spec: Path, params: dict[str, Any]) -> None:
     """A table of SPEC's nodes: layer type, inputs, output shape and parameters."""
     from .summary import summarize
 
-    checked = load_or_exit(spec)
+    checked = load_or_exit(spec, params)
     import_keras()
     try:
         rows, total = summarize(checked)

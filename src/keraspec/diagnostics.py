@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
+from typing import Any
 
 
 class Severity(str, Enum):
@@ -37,11 +38,13 @@ class Note:
     """A second place a diagnostic concerns: ``in block `b` used at FILE:LINE:COL``."""
 
     message: str
-    file: str
-    line: int
-    column: int
+    file: str = ""  # empty: the note concerns the diagnostic's own place
+    line: int = 0
+    column: int = 0
 
     def __str__(self) -> str:
+        if not self.file:
+            return self.message
         return f"{self.message} at {self.file}:{self.line}:{self.column}"
 
 
@@ -118,6 +121,33 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
         if word.lower() in lowered:
             matches = [lowered[word.lower()]]
     return f"did you mean `{matches[0]}`?" if matches else None
+
+
+def one_per_place(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """The first diagnostic of each code at each place.
+
+    A mistake inside a block is found once per use of the block; it is reported
+    once, at the line that wrote it, with a note counting the other uses.
+    """
+    first: dict[tuple[Any, ...], Diagnostic] = {}
+    more: dict[tuple[Any, ...], int] = {}
+    for d in diagnostics:
+        # Only expanded content (it has use-site notes) is folded; other diagnostics
+        # at one place are distinct findings.
+        key = (d.file, d.line, d.column, d.code) if d.notes else (d,)
+        if key in first:
+            more[key] += d != first[key]
+        else:
+            first[key], more[key] = d, 0
+    return [_also(d, more[key]) for key, d in first.items()]
+
+
+def _also(d: Diagnostic, others: int) -> Diagnostic:
+    if not others:
+        return d
+    uses = "use" if others == 1 else "uses"
+    note = Note(f"the same in {others} other expanded {uses} of this line")
+    return replace(d, notes=(*d.notes, note))
 
 
 def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:

@@ -23,6 +23,7 @@ LINE_BREAKS = ("\x85", "\u2028", "\u2029")
 def _represent_str(dumper: SpecDumper, value: str) -> yaml.ScalarNode:
     # Quoted when YAML 1.2 would read it as something else (`08`, `0o17`), or when
     # plain it would be an E108/E226 error itself; double quotes for line breaks.
+    value = value.replace("${", "$${")  # literal text, not a parameter (see expand.py)
     style = None
     if needs_quotes(value):
         style = "'"

@@ -187,6 +187,7 @@ class Expander:
         self.unresolved: set[tuple[Any, ...]] = set()
         self.files: dict[Path, SpecFile] = {}
         self.node_count = 0
+        self.used: set[str] = set()  # file#name of every block a node uses
         self.folder = _folder(doc.source.file)
 
     def run(self) -> Document:
@@ -209,10 +210,25 @@ class Expander:
             for key in ("nodes", "outputs"):
                 if key in data:
                     flat[key] = graph[key]
-        except _TooBig:
-            pass
+            self.check_unused_blocks()
+        except _TooBig:  # nothing useful can be checked in a spec this size
+            raise SpecError(self.root.doc.diagnostics + self.diagnostics) from None
         found = self.root.doc.diagnostics + self.diagnostics
         return Document(flat, self.out, found, frozenset(self.unresolved))
+
+    def check_unused_blocks(self) -> None:
+        """Every block of the spec is checked, used or not; an unused one is a warning."""
+        blocks = self.root.doc.data.get("blocks")
+        src = self.root.src.at("blocks")
+        if blocks is not None and not isinstance(blocks, dict):
+            self.error(src.value(), "E511", "`blocks` must be a mapping of block names to blocks")
+            return
+        for name in blocks or {}:
+            if f"{self.root.doc.source.file}#{name}" in self.used:
+                continue
+            if self.definition(self.root, name, []) is not None:
+                message = f"block `{name}` is never used"
+                self.error(src.at(name).key(), "W520", message, "use it in a node, or remove it")
 
     # ------------------------------------------------------------ params
 
@@ -273,10 +289,12 @@ class Expander:
         try:
             if whole and whole.group(1) is not None:
                 return evaluate(whole.group(1), env)
+            if "${" in PLACEHOLDER.sub("", text):
+                raise ExprError(f"`{text}` opens `${{` without closing it", "write `${name}`")
             return PLACEHOLDER.sub(lambda m: self._piece(m, env), text)
         except ExprError as e:
             code = "E500" if str(e).startswith("unknown parameter") else "E501"
-            self.error(src.value(), code, str(e), _expr_hint(str(e)))
+            self.error(src.value(), code, str(e), e.hint or _expr_hint(str(e)))
             return text
 
     @staticmethod
@@ -316,7 +334,10 @@ class Expander:
             self._record(src.at(name), out)
             if isinstance(body, dict) and "use" in body:
                 included = self.include_model(body, src.at(name), file, (), out)
-                flat[name] = included if included is not None else body
+                if included is None:  # reported; its uses are not judged again
+                    self.unresolved.add(("models", name))
+                else:
+                    flat[name] = included
             elif isinstance(body, dict):
                 flat[name] = self.graph(body, src.at(name), file, env, out)
             else:
@@ -372,7 +393,7 @@ class Expander:
         written = self.copy(body.get("inputs"), src.at("inputs"), scope.env, None)
         single = _single(written)
         if single is None:
-            message = f"`{name}` repeats, so it must take exactly one input "
+            message = f"`{name}` repeats, so it must take exactly one input"
             message += " (each copy feeds the next)"
             self.error(src.at("inputs").value(), "E505", message)
             scope.refs[name] = self.failed(name, scope)
@@ -470,6 +491,8 @@ class Expander:
             self.error(src.at("repeat").value(), "E505", message)
             scope.refs[name] = self.failed(name, scope)
             return
+        via = src.used(f"in block `{definition.name}` used by node `{name}`")
+        definition = definition.seen_from(via)
         current: list[Ref] = callers
         for k in range(1 if repeat is None else repeat):
             env = scope.env if repeat is None else {**scope.env, "i": k}
@@ -502,6 +525,8 @@ class Expander:
     ) -> str:
         if "prefix" in body:
             value = self.copy(body["prefix"], src.at("prefix"), env, None)
+            if isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)  # `prefix: ${i}`
             if not isinstance(value, str):
                 self.error(src.at("prefix").value(), "E505", "`prefix` must be a string")
                 value = name
@@ -556,8 +581,6 @@ class Expander:
         env: dict,
         prefix: str,
     ) -> Scope | None:
-        via = src.used(f"in block `{definition.name}` used by node `{src.path[-1]}`")
-        definition = definition.seen_from(via)
         bound = self.bind(definition, home, body.get("with", {}), src, env)
         if bound is None:
             return None
@@ -573,17 +596,18 @@ class Expander:
         if not isinstance(given, dict):
             self.error(src.at("with").value(), "E505", "`with` must be a mapping of parameters")
             return None
-        ok = True
-        for key in given:
-            if key not in declared:
-                hint = did_you_mean(str(key), declared)
-                message = f"block `{definition.name}` has no parameter `{key}`"
-                self.error(src.at("with", key).key(), "E500", message, hint)
-                ok = False
+        unknown = [key for key in given if key not in declared]
+        for key in unknown:
+            hint = did_you_mean(str(key), declared)
+            message = f"block `{definition.name}` has no parameter `{key}`"
+            self.error(src.at("with", key).key(), "E500", message, hint)
+        ok = not unknown
         bound = dict(self.file_params(home))
         for pname, default in declared.items():
             if pname in given:
                 bound[pname] = given[pname]
+            elif default == REQUIRED and unknown:
+                pass  # most likely the misspelled key: one mistake, one error
             elif default == REQUIRED:
                 message = f"block `{definition.name}` needs parameter `{pname}`"
                 hint = f"add `with: {{{pname}: ...}}`"
@@ -600,9 +624,11 @@ class Expander:
         blocks = scope.file.section("blocks")
         if written not in blocks:
             hint = did_you_mean(written, blocks)
-            where = f" in {scope.file.doc.source.file}" if scope.file is not self.root else ""
+            where = f" in {self.relative(scope.file.doc.source.file)}"
+            where = where if scope.file is not self.root else ""
             self.error(src.value(), "E503", f"no block named `{written}`{where}", hint)
             return None
+        self.used.add(f"{scope.file.doc.source.file}#{written}")
         definition = self.definition(scope.file, written, [])
         if definition is None:
             return None
@@ -614,14 +640,19 @@ class Expander:
             return None
         return written, definition, definition.home
 
-    def definition(self, file: SpecFile, name: str, chain: list[str]) -> BlockDef | None:
-        """Block ``name`` of ``file``, following ``use:`` into other files."""
+    def definition(
+        self, file: SpecFile, name: str, chain: list[str], origin: Src | None = None
+    ) -> BlockDef | None:
+        """Block ``name`` of ``file``, following ``use:`` into other files.
+
+        ``chain`` lists the ``file#block`` entries followed so far; ``origin`` is the
+        first ``use:`` of the chain, where a cycle is reported.
+        """
         src = file.src.at("blocks", name)
         body = file.section("blocks")[name]
         key = f"{file.doc.source.file}#{name}"
         if key in chain:
-            loop = " → ".join([*chain[chain.index(key) :], key])
-            self.error(src.at("use").value(), "E510", f"include cycle: {loop}")
+            self.cycle(origin or src, [*chain, key])
             return None
         if not isinstance(body, dict):
             self.error(src.value(), "E511", f"block `{name}` must be a mapping")
@@ -633,10 +664,10 @@ class Expander:
             included, target_name = target
             if target_name not in included.section("blocks"):
                 hint = did_you_mean(target_name, included.section("blocks"))
-                message = f"{included.doc.source.file} has no block `{target_name}`"
+                message = f"{self.relative(included.doc.source.file)} has no block `{target_name}`"
                 self.error(src.at("use").value(), "E508", message, hint)
                 return None
-            return self.definition(included, target_name, [*chain, key])
+            return self.definition(included, target_name, [*chain, key], origin or src)
         for k in body:
             if k not in BLOCK_KEYS:
                 hint = did_you_mean(str(k), BLOCK_KEYS) or f"a block has {_keys(BLOCK_KEYS)}"
@@ -693,11 +724,10 @@ class Expander:
     ) -> dict | None:
         target = self.include(body, src, file, len(chain))
         if target is None:
-            self.unresolved.add(("models", out[-1]))
             return None
         included, entry = target
         models = included.section("models")
-        key = f"{included.doc.source.file}#{entry}"
+        key = f"{self.relative(included.doc.source.file)}#{entry}"
         env = self.file_params(included)
         if entry in models and isinstance(models[entry], dict):
             data, at = models[entry], included.src.at("models", entry)
@@ -705,31 +735,59 @@ class Expander:
             data, at = included.doc.data, included.src
         else:
             hint = did_you_mean(entry, models)
-            message = f"{included.doc.source.file} has no model `{entry}`"
+            message = f"{self.relative(included.doc.source.file)} has no model `{entry}`"
             self.error(src.at("use").value(), "E508", message, hint)
             return None
         if key in chain:
-            loop = " → ".join([*chain, key])
-            self.error(src.at("use").value(), "E510", f"include cycle: {loop}")
+            self.cycle(src, [*chain, key])
             return None
         if "use" in data:
             return self.include_model(data, at, included, (*chain, key), out)
+        if data is included.doc.data:  # a whole spec file: its graph becomes the model
+            extra = [k for k in ("layers", "models", "blocks") if data.get(k)]
+            if extra:
+                message = f"{self.relative(included.doc.source.file)} has `{extra[0]}`; "
+                message += "an included model brings only its inputs, nodes and outputs"
+                self.error(src.at("use").value(), "E508", message)
+                return None
+            data = {k: data[k] for k in ("inputs", "nodes", "outputs") if k in data}
         via = src.used(f"in model `{out[-1]}` included")
         return self.graph(data, replace(at, via=via), included, env, out)
+
+    def cycle(self, src: Src, chain: list[str]) -> None:
+        start = chain.index(chain[-1])
+        loop = " → ".join(self.shown(key) for key in chain[start:])
+        self.error(src.at("use").value(), "E510", f"include cycle: {loop}")
+
+    def shown(self, key: str) -> str:
+        """``file#name`` with the file relative to the spec's folder."""
+        path, _, name = key.partition("#")
+        return f"{self.relative(path)}#{name}"
+
+    def relative(self, file: str) -> str:
+        try:
+            return Path(file).resolve().relative_to(self.folder).as_posix()
+        except ValueError:
+            return file
 
     # ------------------------------------------------------------ resolution
 
     def materialize(self, value: Any) -> Any:
+        """``value`` with every ``Ref`` resolved; all of a block's outputs splice into a list."""
         if isinstance(value, Ref):
             return self.resolve(value, ())
         if isinstance(value, list):
-            return [self.materialize(v) for v in value]
+            items: list[Any] = []
+            for v in value:
+                found = self.materialize(v)
+                items += found if isinstance(v, Ref) and isinstance(found, list) else [found]
+            return items
         if isinstance(value, dict):
             return {k: self.materialize(v) for k, v in value.items()}
         return value
 
-    def resolve(self, ref: Ref, seen: tuple[int, ...]) -> str:
-        """The flat reference ``ref`` stands for."""
+    def resolve(self, ref: Ref, seen: tuple[int, ...]) -> str | list[str]:
+        """The flat reference ``ref`` stands for: a list for all of a block's outputs."""
         match = LOCAL_REFERENCE.fullmatch(ref.text)
         if match is None:
             return ref.text  # the schema reports it
@@ -766,15 +824,28 @@ class Expander:
                 return self.failed(name, scope).placeholder
             target = Alias(Ref(target.scope, single, target.src.at("inputs")))
         resolved = self.resolve(target.ref, seen)
-        if index is not None and "[" in resolved:
+        if isinstance(resolved, list) and index is not None:
+            if int(index) < len(resolved):
+                return resolved[int(index)]
+            message = f"`{name}[{index}]`: `{name}` stands for {len(resolved)} outputs"
+            self.error(ref.src.value(), "E506", message)
+            return self.failed(name, scope).placeholder
+        if isinstance(resolved, list) or index is None:
+            return resolved
+        if "[" in resolved:
             message = f"`{name}` stands for `{resolved}`, which is already indexed"
             self.error(ref.src.value(), "E506", message)
         return _indexed(resolved, index)
 
-    def _output(self, ref: Ref, name: str, index: str | None, target: Outputs, seen: tuple) -> str:
+    def _output(
+        self, ref: Ref, name: str, index: str | None, target: Outputs, seen: tuple
+    ) -> str | list[str]:
         count = len(target.refs)
-        if index is None or int(index) >= count:
-            message = f"`{name}` uses block `{target.block}`, which has {count} outputs"
+        if index is None:  # all of them, in order
+            found = [self.resolve(r, seen) for r in target.refs]
+            return [f for item in found for f in (item if isinstance(item, list) else [item])]
+        if int(index) >= count:
+            message = f"`{name}[{index}]`: block `{target.block}` has {count} outputs"
             hint = f"write `{name}[0]` … `{name}[{count - 1}]`"
             self.error(ref.src.value(), "E506", message, hint)
             return self.failed(name, ref.scope).placeholder

@@ -57,6 +57,10 @@ Number = (int, float)
 class ExprError(ValueError):
     """An expression that cannot be read or evaluated; the message says why."""
 
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.hint = hint
+
 
 def evaluate(text: str, names: Mapping[str, Any]) -> Any:
     """The value of the expression ``text`` with ``names`` bound."""
@@ -105,8 +109,7 @@ class _Evaluator:
             return self.names[node.id]
         if node.id in ("true", "false", "null"):
             return {"true": True, "false": False, "null": None}[node.id]
-        hint = did_you_mean(node.id, self.names)
-        raise ExprError(f"unknown parameter `{node.id}`" + (f"; {hint}" if hint else ""))
+        raise ExprError(f"unknown parameter `{node.id}`", did_you_mean(node.id, self.names))
 
     def visit_List(self, node: ast.List) -> list[Any]:
         return [self.visit(item) for item in node.elts]

@@ -133,6 +133,26 @@ def load_text(text: str, source: str = "<string>") -> Document:
     return Document(data, smap, builder.recoverable)
 
 
+def load_value(text: str, source: str) -> Any:
+    """One YAML value on its own, such as a ``--set`` value, read by the same rules as a file."""
+    smap = SourceMap(source, text)
+    try:
+        node = compose(text)
+    except yaml.YAMLError as e:
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise SpecError([Diagnostic.at(smap.at(1, 1), "E100", f"invalid YAML: {problem}")]) from e
+    if node is None:
+        return None
+    builder = _Builder(smap)
+    try:
+        value = builder.build(node, ())
+    except _TooDeep:
+        value = None
+    if builder.diagnostics or builder.recoverable:
+        raise SpecError(builder.diagnostics + builder.recoverable)
+    return value
+
+
 def compose(text: str) -> yaml.Node | None:
     """The document's node tree, from PyYAML's pure-Python parser.
 

@@ -1,0 +1,321 @@
+"""Composition: params, ``${...}``, repeat, blocks, ``when``, includes, and ``keraspec expand``.
+
+Expansion results are golden files (tests/cases/expand/ → expected/); errors in
+expanded content are checked with their use-site notes; includes are checked
+for confinement to the spec's folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import keraspec
+from keraspec.cli import ExitCode, main
+from update_golden import describe, expanded
+
+CASES = Path(__file__).parent / "cases"
+EXPAND = sorted((CASES / "expand").glob("*.yaml"))
+INCLUDES = CASES / "includes"
+
+
+@pytest.mark.parametrize("path", EXPAND, ids=lambda p: p.stem)
+def test_expansion_matches_golden_file(path: Path) -> None:
+    assert keraspec.dumps(keraspec.load(path)) == expanded(path).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("path", EXPAND, ids=lambda p: p.stem)
+def test_expanded_spec_loads_again_as_itself(path: Path) -> None:
+    flat = keraspec.load(path)
+    assert keraspec.loads(keraspec.dumps(flat)) == flat
+
+
+def test_expansion_is_deterministic() -> None:
+    path = CASES / "expand" / "blocks_nested.yaml"
+    assert len({keraspec.dumps(keraspec.load(path)) for _ in range(3)}) == 1
+
+
+def spec(tmp_path: Path, text: str, name: str = "spec.yaml") -> Path:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+MLP = """\
+keraspec: 1
+name: mlp
+params: {width: 64, depth: 2, rate: 0.5, act: relu, sizes: [1, 2]}
+inputs:
+  x: {shape: [8]}
+nodes:
+  h: {type: Dense, units: "${width}", activation: "${act}", inputs: x, repeat: "${depth}"}
+  d: {type: Dropout, rate: "${rate}", inputs: h}
+outputs: d
+"""
+
+
+def test_params_keep_their_types(tmp_path: Path) -> None:
+    loaded = keraspec.load(spec(tmp_path, MLP))
+    assert loaded.nodes["h_1"].args == {"units": 64, "activation": "relu"}
+    assert loaded.nodes["d"].args == {"rate": 0.5}
+
+
+def test_api_params_override_defaults(tmp_path: Path) -> None:
+    loaded = keraspec.load(spec(tmp_path, MLP), params={"width": 128, "depth": 3})
+    assert list(loaded.nodes) == ["h_1", "h_2", "h_3", "d"]
+    assert {n.args["units"] for k, n in loaded.nodes.items() if k != "d"} == {128}
+
+
+def test_loads_takes_params_too() -> None:
+    loaded = keraspec.loads(MLP, params={"depth": 1})
+    assert list(loaded.nodes) == ["h_1", "d"]
+
+
+def test_unknown_api_param_is_a_located_error(tmp_path: Path) -> None:
+    path = spec(tmp_path, MLP)
+    assert [describe(d) for d in keraspec.validate(path, params={"widht": 1})] == [
+        "3:1 E500 `widht` is set but the spec has no parameter `widht`"
+        " | hint: did you mean `width`?"
+    ]
+
+
+def test_cli_set_changes_the_architecture(tmp_path: Path, capsys) -> None:
+    path = spec(tmp_path, MLP)
+    code = main(["expand", str(path), "--set", "depth=3", "--set", "act=tanh"])
+    out = capsys.readouterr().out
+    assert code == ExitCode.OK
+    flat = keraspec.loads(out)
+    assert list(flat.nodes) == ["h_1", "h_2", "h_3", "d"]
+    assert flat.nodes["h_3"].args == {"units": 64, "activation": "tanh"}
+
+
+def test_cli_set_values_are_yaml(tmp_path: Path, capsys) -> None:
+    path = spec(tmp_path, MLP.replace('units: "${width}"', 'units: "${sizes[1] * width}"'))
+    assert main(["expand", str(path), "--set", "sizes=[3, 4]", "--set", "width=2"]) == 0
+    assert keraspec.loads(capsys.readouterr().out).nodes["h_1"].args["units"] == 8
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("depth", "Invalid value for --set: `depth`: write NAME=VALUE"),
+        ("=3", "Invalid value for --set: `=3`: write NAME=VALUE"),
+        ("depth=[1", "Invalid value for --set: `depth=[1`: invalid YAML: expected ',' or ']'"),
+    ],
+)
+def test_cli_bad_set_is_a_usage_error(tmp_path: Path, capsys, option: str, message: str) -> None:
+    assert main(["validate", str(spec(tmp_path, MLP)), "--set", option]) == ExitCode.USAGE
+    assert message in capsys.readouterr().err
+
+
+def test_cli_unknown_set_name_is_invalid_not_usage(tmp_path: Path, capsys) -> None:
+    assert main(["validate", str(spec(tmp_path, MLP)), "--set", "dept=1"]) == ExitCode.INVALID
+    out = capsys.readouterr().out
+    assert "E500 `dept` is set but the spec has no parameter `dept`" in out
+    assert "hint: did you mean `depth`?" in out
+
+
+def test_cli_expand_of_an_invalid_spec_exits_1_and_prints_nothing(tmp_path: Path, capsys) -> None:
+    path = spec(tmp_path, MLP.replace("${width}", "${widht}"))
+    assert main(["expand", str(path)]) == ExitCode.INVALID
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "E500 unknown parameter `widht`" in captured.err
+
+
+def test_error_inside_a_block_names_the_definition_and_the_use(tmp_path: Path) -> None:
+    path = spec(
+        tmp_path,
+        """\
+keraspec: 1
+name: located
+blocks:
+  unit:
+    params: {n: required}
+    inputs: x
+    nodes:
+      d: {type: Dense, unitz: "${n}", units: 2, inputs: x}
+    outputs: d
+inputs:
+  x: {shape: [4]}
+nodes:
+  first: {block: unit, with: {n: 1}, inputs: x}
+  again: {block: unit, with: {n: 2}, inputs: first, repeat: 2}
+outputs: again
+""",
+    )
+    [found] = keraspec.validate(path)
+    assert describe(found) == (
+        "8:24 E211 node `first_d` (Dense): unknown argument `unitz` | hint: did you mean `units`?"
+        " | note: in block `unit` used by node `first` at 13:3"
+        " | note: the same in 2 other expanded uses of this line"
+    )
+    assert found.file == str(path) and found.notes[0].file == str(path)
+
+
+def test_text_output_shows_the_use_site(tmp_path: Path, capsys) -> None:
+    path = spec(
+        tmp_path,
+        """\
+keraspec: 1
+name: text
+blocks:
+  unit:
+    inputs: x
+    nodes: {d: {type: Dnse, units: 2, inputs: x}}
+    outputs: d
+inputs: {x: {shape: [4]}}
+nodes: {u: {block: unit, inputs: x}}
+outputs: u
+""",
+    )
+    assert main(["validate", str(path)]) == ExitCode.INVALID
+    assert capsys.readouterr().out == (
+        f"{path}:6:23: E210 node `u_d`: unknown layer type `Dnse`\n"
+        "    6 |     nodes: {d: {type: Dnse, units: 2, inputs: x}}\n"
+        "      |                       ^\n"
+        "      hint: did you mean `Dense`?\n"
+        f"      note: in block `unit` used by node `u` at {path}:9:9\n"
+    )
+
+
+# ---------------------------------------------------------------- includes
+
+
+def test_includes_expand_blocks_and_models_from_other_files() -> None:
+    flat = keraspec.load(INCLUDES / "ok" / "spec.yaml")
+    assert list(flat.models) == ["head"]
+    assert flat.models["head"].nodes["logits"].args == {"units": 10}
+    assert [n for n in flat.nodes if n.startswith("res1_")] == [
+        "res1_first_conv",
+        "res1_first_bn",
+        "res1_relu",
+        "res1_second_conv",
+        "res1_second_bn",
+        "res1_add",
+    ]
+    # the library file's own params are what its blocks see
+    assert flat.nodes["res0_first_bn"].args["epsilon"] == 1.001e-5
+
+
+def test_four_composition_mistakes_give_four_located_errors_in_one_run() -> None:
+    path = INCLUDES / "four_errors" / "spec.yaml"
+    assert [describe(d) for d in keraspec.validate(path)] == [
+        "9:21 E504 block `grow` uses itself: grow → grow"
+        " | note: in block `grow` used by node `b` at 17:3",
+        "11:17 E510 include cycle: a.yaml#looped → b.yaml#looped → a.yaml#looped",
+        "12:18 E509 `../outside.yaml` is outside the spec's folder"
+        " | hint: includes stay inside the spec's folder",
+        "16:27 E500 unknown parameter `widht` | hint: did you mean `width`?",
+    ]
+    assert {d.file for d in keraspec.validate(path)} == {str(path)}
+
+
+LIBRARY = """\
+blocks:
+  unit:
+    inputs: x
+    nodes: {d: {type: Dense, units: 2, inputs: x}}
+    outputs: d
+"""
+
+
+def uses(target: str) -> str:
+    return f"""\
+keraspec: 1
+name: uses
+blocks:
+  unit: {{use: "{target}"}}
+inputs: {{x: {{shape: [4]}}}}
+nodes: {{u: {{block: unit, inputs: x}}}}
+outputs: u
+"""
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/etc/passwd#unit", "`/etc/passwd` must be a path relative to the including file"),
+        ("~/lib.yaml#unit", "`~/lib.yaml` must be a path relative to the including file"),
+        ("https://example.com/lib.yaml#unit", "`https://example.com/lib.yaml` must be a path"),
+        ("../lib.yaml#unit", "`../lib.yaml` is outside the spec's folder"),
+        ("sub/../../lib.yaml#unit", "`sub/../../lib.yaml` is outside the spec's folder"),
+        ("missing.yaml#unit", "E508 cannot read `missing.yaml`"),
+        ("lib.yaml#unti", "has no block `unti` | hint: did you mean `unit`?"),
+        ("lib.yaml", "E504"),  # `#name` defaults to the entry's own name: finds `unit`
+    ],
+)
+def test_include_targets(tmp_path: Path, target: str, expected: str) -> None:
+    (tmp_path / "lib.yaml").write_text(LIBRARY)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "lib.yaml").write_text(LIBRARY)
+    path = spec(tmp_path / "in", uses(target))
+    found = [describe(d) for d in keraspec.validate(path)]
+    if expected == "E504":
+        assert found == []
+    else:
+        assert len(found) == 1 and expected in found[0], found
+
+
+def test_include_through_a_symlink_out_of_the_folder_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.yaml"
+    outside.write_text(LIBRARY.replace("units: 2", "units: 31337"))
+    (tmp_path / "in").mkdir()
+    os.symlink(outside, tmp_path / "in" / "lib.yaml")
+    path = spec(tmp_path / "in", uses("lib.yaml#unit"))
+    [found] = keraspec.validate(path)
+    assert found.code == "E509" and "31337" not in describe(found)
+
+
+def test_include_errors_stop_nothing_else(tmp_path: Path) -> None:
+    text = uses("../nowhere.yaml#unit").replace("outputs: u", "outputs: [u, nope]")
+    path = spec(tmp_path / "in", text)
+    assert [d.code for d in keraspec.validate(path)] == ["E509", "E300"]
+
+
+def test_a_model_include_needs_a_plain_graph(tmp_path: Path) -> None:
+    (tmp_path / "sub.yaml").write_text(
+        "keraspec: 1\nname: sub\nlayers: {d: {type: Dense, units: 2}}\n"
+        "inputs: {x: {shape: [4]}}\nnodes: {y: {layer: d, inputs: x}}\noutputs: y\n"
+    )
+    path = spec(
+        tmp_path,
+        "keraspec: 1\nname: m\nmodels: {sub: {use: sub.yaml}}\n"
+        "inputs: {x: {shape: [4]}}\nnodes: {y: {model: sub, inputs: x}}\noutputs: y\n",
+    )
+    assert [describe(d) for d in keraspec.validate(path)] == [
+        "3:21 E508 sub.yaml has `layers`; an included model brings only its inputs, nodes"
+        " and outputs"
+    ]
+
+
+def test_model_include_cycle(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("models: {m: {use: b.yaml#m}}\n")
+    (tmp_path / "b.yaml").write_text("models: {m: {use: a.yaml#m}}\n")
+    path = spec(
+        tmp_path,
+        "keraspec: 1\nname: m\nmodels: {m: {use: a.yaml#m}}\n"
+        "inputs: {x: {shape: [4]}}\nnodes: {y: {model: m, inputs: x}}\noutputs: y\n",
+    )
+    [found] = keraspec.validate(path)
+    assert found.code == "E510"
+    assert found.message == "include cycle: a.yaml#m → b.yaml#m → a.yaml#m"
+
+
+# ---------------------------------------------------------------- limits
+
+
+def test_huge_repeat_stops_at_the_node_limit(tmp_path: Path) -> None:
+    path = spec(
+        tmp_path,
+        "keraspec: 1\nname: big\nblocks:\n  b:\n    inputs: x\n"
+        "    nodes: {d: {type: Dense, units: 1, inputs: x, repeat: 10000}}\n    outputs: d\n"
+        "inputs: {x: {shape: [4]}}\nnodes: {u: {block: b, inputs: x, repeat: 10000}}\n"
+        "outputs: u\n",
+    )
+    found = keraspec.validate(path)
+    assert [d.code for d in found] == ["E513"]
+    assert found[0].message == "the spec expands to more than 100,000 nodes"
