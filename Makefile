@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test lint catalog bench clean
+.PHONY: demo test lint catalog bench sizes clean
 
 $(BIN)/keraspec: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,17 +14,17 @@ $(BIN)/keraspec: pyproject.toml
 	touch $@
 
 demo: $(BIN)/keraspec
-	$(BIN)/keraspec validate specs/*.yaml
+	$(BIN)/keraspec validate specs/*.yaml specs/applications/*.yaml
 	$(BIN)/keraspec compile specs/headline.yaml --summary -o build/headline.keras
 
 test: $(BIN)/keraspec
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/python -m pytest -n 2 tests
 
 lint: $(BIN)/keraspec
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 
 # Regenerate the layer catalog from the installed Keras (see docs/spec-format.md).
 catalog: $(BIN)/keraspec
@@ -33,6 +33,10 @@ catalog: $(BIN)/keraspec
 # Speed relative to a baseline measured in the same run; writes docs/benchmarks.md.
 bench: $(BIN)/keraspec
 	$(BIN)/python bench/validate_speed.py
+
+# Line counts of specs/applications/ against the Keras source; writes docs/architectures.md.
+sizes: $(BIN)/keraspec
+	$(BIN)/python tools/architecture_sizes.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

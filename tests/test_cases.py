@@ -13,7 +13,7 @@ from update_golden import describe
 CASES = Path(__file__).parent / "cases"
 INVALID = sorted((CASES / "invalid").glob("*.yaml"))
 VALID = sorted((CASES / "valid").glob("*.yaml"))
-SPECS = sorted((Path(__file__).parent.parent / "specs").glob("*.yaml"))
+SPECS = sorted((Path(__file__).parent.parent / "specs").rglob("*.yaml"))
 
 
 def expected(path: Path) -> list[str]:

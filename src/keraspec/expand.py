@@ -473,52 +473,53 @@ class Expander:
                 hint = did_you_mean(str(key), USE_KEYS) or f"a block use has {_keys(USE_KEYS)}"
                 self.error(src.at(key).key(), "E505", f"unknown key `{key}` in a block use", hint)
         found = self.find_block(body["block"], src.at("block"), scope)
-        if found is None:
+        callers = found and self.block_inputs(name, body, src, scope, found[1])
+        repeat = self.count(body, src, scope.env)
+        if not found or callers is None:
             scope.refs[name] = self.failed(name, scope)
             return
         block_name, definition, home = found
-        callers = self.block_inputs(name, body, src, scope, definition)
-        repeat = self.count(body, src, scope.env)
-        outputs = _names(definition.value("outputs"))
-        if callers is None or outputs is None:
-            scope.refs[name] = self.failed(name, scope)
-            return
-        if repeat is not None and len(outputs) != len(callers):
-            message = (
-                f"`repeat` feeds each copy of block `{block_name}` into the next, so its "
-                f"outputs ({len(outputs)}) must match its inputs ({len(callers)})"
-            )
-            self.error(src.at("repeat").value(), "E505", message)
-            scope.refs[name] = self.failed(name, scope)
-            return
         via = src.used(f"in block `{definition.name}` used by node `{name}`")
         definition = definition.seen_from(via)
-        current: list[Ref] = callers
+        current: list[Ref] | None = callers
         for k in range(1 if repeat is None else repeat):
             env = scope.env if repeat is None else {**scope.env, "i": k}
             prefix = self.prefix(name, body, src, env, repeat, k, scope)
             inner = self.block_scope(definition, home, body, src, scope, env, prefix)
             if inner is None:
-                scope.refs[name] = self.failed(name, scope)
-                return
+                break
             names = _names(definition.value("inputs")) or []
             inner.refs.update({n: Alias(r) for n, r in zip(names, current, strict=True)})
-            body_src = definition.src
             if isinstance(definition.data.get("nodes"), dict):
-                self.nodes(definition.data["nodes"], body_src.at("nodes"), inner)
-            written = definition.data.get("outputs")
-            if isinstance(written, str):
-                written = [written]
-            out_src = body_src.at("outputs")
-            at = [
-                out_src if isinstance(definition.data["outputs"], str) else out_src.at(j)
-                for j in range(len(outputs))
-            ]
-            current = [Ref(inner, o, at[j]) for j, o in enumerate(outputs)]
-        if len(current) == 1:
-            scope.refs[name] = Alias(current[0])
+                self.nodes(definition.data["nodes"], definition.src.at("nodes"), inner)
+            current = self.block_outputs(definition, inner)
+            if current is None:
+                break
+            if repeat is not None and len(current) != len(callers):
+                message = (
+                    f"`repeat` feeds each copy of block `{block_name}` into the next, so its "
+                    f"outputs ({len(current)}) must match its inputs ({len(callers)})"
+                )
+                self.error(src.at("repeat").value(), "E505", message)
+                break
         else:
-            scope.refs[name] = Outputs(current, block_name)
+            one = len(current) == 1
+            scope.refs[name] = Alias(current[0]) if one else Outputs(current, block_name)
+            return
+        scope.refs[name] = self.failed(name, scope)
+
+    def block_outputs(self, definition: BlockDef, inner: Scope) -> list[Ref] | None:
+        """The block's ``outputs``, evaluated in its scope: they may depend on its params."""
+        at = definition.src.at("outputs")
+        written = self.copy(definition.data.get("outputs"), at, inner.env, None)
+        names = _names(written)
+        if names is None:
+            message = f"block `{definition.name}` needs `outputs`: a name or a list of names"
+            self.error(at.value(), "E511", message)
+            return None
+        return [
+            Ref(inner, o, at if isinstance(written, str) else at.at(j)) for j, o in enumerate(names)
+        ]
 
     def prefix(
         self, name: str, body: dict, src: Src, env: dict, repeat: int | None, k: int, scope: Scope
@@ -674,7 +675,7 @@ class Expander:
                 self.error(src.at(k).key(), "E511", f"unknown key `{k}` in block `{name}`", hint)
         definition = BlockDef(name, body, src, file, key)
         for part in ("inputs", "outputs"):
-            if _names(body.get(part)) is None:
+            if body.get(part) is None or (part == "inputs" and _names(body[part]) is None):
                 message = f"block `{name}` needs `{part}`: a name or a list of names"
                 self.error(src.at(part).value(), "E511", message)
                 return None
