@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import keraspec
 from keraspec.cli import ExitCode, main
@@ -319,3 +321,57 @@ def test_huge_repeat_stops_at_the_node_limit(tmp_path: Path) -> None:
     found = keraspec.validate(path)
     assert [d.code for d in found] == ["E513"]
     assert found[0].message == "the spec expands to more than 100,000 nodes"
+
+
+def test_include_with_a_nul_byte_is_refused(tmp_path: Path) -> None:
+    path = spec(tmp_path, uses("lib\\0.yaml#unit").replace('"lib', '"lib'))
+    [found] = keraspec.validate(path)
+    assert found.code == "E508" and "cannot read" in found.message
+
+
+def test_a_spec_may_include_its_own_blocks(tmp_path: Path) -> None:
+    inner = "  inner: {inputs: x, nodes: {d: {type: Dense, units: 2, inputs: x}}, outputs: d}\n"
+    text = uses("spec.yaml#inner").replace("blocks:\n", "blocks:\n" + inner)
+    assert keraspec.validate(spec(tmp_path, text)) == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    layers=st.integers(1, 4),
+    inner=st.integers(0, 4),
+    outer=st.integers(0, 4),
+    drop=st.booleans(),
+)
+def test_nested_repeats_expand_to_the_counted_chain(
+    layers: int, inner: int, outer: int, drop: bool
+) -> None:
+    """Blocks in blocks, repeated: the flat spec is one chain of the predicted length."""
+    text = f"""\
+keraspec: 1
+name: nested
+params: {{drop: {str(drop).lower()}}}
+blocks:
+  unit:
+    inputs: x
+    nodes:
+      d: {{type: Dense, units: 2, inputs: x, repeat: {layers}}}
+      skip: {{type: Dropout, rate: 0.1, inputs: d, when: "${{drop}}"}}
+    outputs: skip
+  stage:
+    inputs: x
+    nodes: {{u: {{block: unit, inputs: x, repeat: {inner}}}}}
+    outputs: u
+inputs: {{x: {{shape: [2]}}}}
+nodes:
+  s: {{block: stage, inputs: x, repeat: {outer}, prefix: "s${{i}}"}}
+  out: {{type: Dense, units: 1, inputs: s}}
+outputs: out
+"""
+    flat = keraspec.loads(text)
+    per_unit = layers + (1 if drop else 0)  # `skip` exists when `drop` is true
+    assert len(flat.nodes) == outer * inner * per_unit + 1
+    # every node feeds the next: one chain from x to out
+    order = list(flat.nodes)
+    for before, node in zip(["x", *order], order, strict=False):
+        assert flat.nodes[node].inputs == before
+    assert keraspec.dumps(keraspec.loads(keraspec.dumps(flat))) == keraspec.dumps(flat)

@@ -14,6 +14,7 @@ a dropped node passes on). So nodes can be written in any order, as in plain spe
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -187,8 +188,10 @@ class Expander:
         self.unresolved: set[tuple[Any, ...]] = set()
         self.files: dict[Path, SpecFile] = {}
         self.node_count = 0
-        self.used: set[str] = set()  # file#name of every block a node uses
+        self.used: set[str] = set()  # file#name of every block reached through `use:`
         self.folder = _folder(doc.source.file)
+        if not doc.source.file.startswith("<"):  # a spec that includes itself finds itself
+            self.files[Path(doc.source.file).resolve()] = self.root
 
     def run(self) -> Document:
         data = self.root.doc.data
@@ -223,8 +226,9 @@ class Expander:
         if blocks is not None and not isinstance(blocks, dict):
             self.error(src.value(), "E511", "`blocks` must be a mapping of block names to blocks")
             return
+        named = set(_block_names(self.root.doc.data))  # written in a node, even if repeated 0 times
         for name in blocks or {}:
-            if f"{self.root.doc.source.file}#{name}" in self.used:
+            if name in named or f"{self.root.doc.source.file}#{name}" in self.used:
                 continue
             if self.definition(self.root, name, []) is not None:
                 message = f"block `{name}` is never used"
@@ -629,7 +633,6 @@ class Expander:
             where = where if scope.file is not self.root else ""
             self.error(src.value(), "E503", f"no block named `{written}`{where}", hint)
             return None
-        self.used.add(f"{scope.file.doc.source.file}#{written}")
         definition = self.definition(scope.file, written, [])
         if definition is None:
             return None
@@ -655,6 +658,8 @@ class Expander:
         if key in chain:
             self.cycle(origin or src, [*chain, key])
             return None
+        if chain:  # reached through a `use:`: the block it names is used too
+            self.used.add(key)
         if not isinstance(body, dict):
             self.error(src.value(), "E511", f"block `{name}` must be a mapping")
             return None
@@ -702,9 +707,12 @@ class Expander:
             message = f"`{path_text}` must be a path relative to the including file"
             self.error(where, "E509", message, "includes stay inside the spec's folder")
             return None
-        base = _folder(file.doc.source.file)
-        target = (base / path_text).resolve()
-        if self.folder is None or not target.is_relative_to(self.folder):
+        try:
+            target = (_folder(file.doc.source.file) / path_text).resolve()
+        except (OSError, ValueError):  # a NUL byte, a name too long, a symlink loop
+            self.error(where, "E508", f"cannot read `{path_text!r}`")
+            return None
+        if not target.is_relative_to(self.folder):
             message = f"`{path_text}` is outside the spec's folder"
             self.error(where, "E509", message, "includes stay inside the spec's folder")
             return None
@@ -876,6 +884,18 @@ class BlockDef:
 # ---------------------------------------------------------------- helpers
 
 
+def _block_names(value: Any) -> Iterator[str]:
+    """Every ``block:`` name written in a node, anywhere in a spec's data."""
+    if isinstance(value, dict):
+        if isinstance(value.get("block"), str):
+            yield value["block"]
+        for item in value.values():
+            yield from _block_names(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _block_names(item)
+
+
 def _names(value: Any) -> list[str] | None:
     if isinstance(value, str):
         return [value]
@@ -906,7 +926,7 @@ def _expr_hint(message: str) -> str | None:
     return None
 
 
-def _folder(file: str) -> Path | None:
+def _folder(file: str) -> Path:
     if file.startswith("<"):
         return Path.cwd().resolve()
     return Path(file).resolve().parent

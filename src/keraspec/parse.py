@@ -41,7 +41,7 @@ def parse(doc: Document) -> Spec:
     except SpecError as e:
         found = doc.diagnostics + not_already_reported(e.diagnostics, doc)
         raise SpecError(sorted(found, key=sort_key)) from None
-    if doc.diagnostics:
+    if errors_in(doc.diagnostics):  # warnings (an unused block) do not stop a load
         raise SpecError(doc.diagnostics)
     return spec
 
