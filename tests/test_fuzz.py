@@ -14,12 +14,15 @@ import keraspec
 from keraspec import Diagnostic
 
 CASES = sorted((Path(__file__).parent / "cases" / "valid").glob("*.yaml"))
+COMPOSED = sorted((Path(__file__).parent / "cases" / "expand").glob("*.yaml"))
 SPECS = sorted((Path(__file__).parent.parent / "specs").glob("*.yaml"))
-TEMPLATES = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in CASES + SPECS]
+TEMPLATES = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in CASES + SPECS + COMPOSED]
 WORDS = [
     "type", "layer", "model", "op", "inputs", "outputs", "call", "shape", "units", "x",
     "Dense", "LSTM", "Bidirectional", "add", "mse", "loss", "metrics", "args", "a[1]",
     "return_state", "merge_mode", "layers", "models", "nodes", "compile", "name",
+    "params", "blocks", "block", "with", "repeat", "when", "prefix", "use", "${width}",
+    "${i}", "${1 / 0}", "$${", "${", "x.yaml#b", "../x.yaml",
 ]  # fmt: skip
 
 scalars = st.one_of(

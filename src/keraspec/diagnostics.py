@@ -114,7 +114,7 @@ def errors_in(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     """A ``did you mean `x`?`` hint when ``word`` is close to one of ``candidates``."""
-    pool = list(candidates)
+    pool = [c for c in candidates if isinstance(c, str)]
     matches = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
     if not matches:
         lowered = {c.lower(): c for c in pool}

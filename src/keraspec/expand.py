@@ -228,6 +228,11 @@ class Expander:
             return
         named = set(_block_names(self.root.doc.data))  # written in a node, even if repeated 0 times
         for name in blocks or {}:
+            if not isinstance(name, str):
+                self.error(
+                    src.at(name).key(), "E511", f"a block name must be a string, not {name!r}"
+                )
+                continue
             if name in named or f"{self.root.doc.source.file}#{name}" in self.used:
                 continue
             if self.definition(self.root, name, []) is not None:
@@ -553,7 +558,11 @@ class Expander:
                 message = f"block `{definition.name}` has no input `{key}`"
                 self.error(src.at("inputs", key).key(), "E505", message, hint)
             missing = [w for w in wanted if w not in written]
-            if unknown or missing:
+            odd = [k for k in written if not isinstance(written[k], str)]
+            for key in odd:
+                message = f"input `{key}` of block `{definition.name}` must be a reference"
+                self.error(src.at("inputs", key).value(), "E505", message)
+            if unknown or missing or odd:
                 if missing:
                     message = f"block `{definition.name}` needs input `{missing[0]}`"
                     self.error(src.at("inputs").key(), "E505", message)
@@ -797,7 +806,7 @@ class Expander:
 
     def resolve(self, ref: Ref, seen: tuple[int, ...]) -> str | list[str]:
         """The flat reference ``ref`` stands for: a list for all of a block's outputs."""
-        match = LOCAL_REFERENCE.fullmatch(ref.text)
+        match = LOCAL_REFERENCE.fullmatch(ref.text) if isinstance(ref.text, str) else None
         if match is None:
             return ref.text  # the schema reports it
         name, index = match["name"], match["index"]
