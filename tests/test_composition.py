@@ -375,3 +375,190 @@ outputs: out
     for before, node in zip(["x", *order], order, strict=False):
         assert flat.nodes[node].inputs == before
     assert keraspec.dumps(keraspec.loads(keraspec.dumps(flat))) == keraspec.dumps(flat)
+
+
+# ---------------------------------------------------------------- found in review
+
+
+def codes(tmp_path: Path, text: str) -> list[str]:
+    return [describe(d) for d in keraspec.validate(spec(tmp_path, text))]
+
+
+HEAD = "keraspec: 1\nname: t\ninputs: {x: {shape: [2]}}\n"
+
+
+def test_long_alias_chains_need_no_stack(tmp_path: Path) -> None:
+    """2,000 identity blocks in a row and 1,500 dropped nodes in a row: resolved in a loop."""
+    identity = (
+        HEAD + "blocks: {ident: {inputs: x, nodes: {}, outputs: x}}\n"
+        "nodes:\n  r: {block: ident, inputs: x, repeat: 2000}\n"
+        "  out: {type: Dense, units: 1, inputs: r}\noutputs: out\n"
+    )
+    assert keraspec.load(spec(tmp_path, identity)).nodes["out"].inputs == "x"
+    drops = [
+        f"  d{i}: {{type: Dense, units: 1, inputs: d{i - 1}, when: false}}" for i in range(1, 1500)
+    ]
+    chain = "\n".join(
+        [HEAD + "nodes:", "  d0: {type: Dense, units: 1, inputs: x, when: false}", *drops]
+    )
+    chain += "\n  out: {type: Dense, units: 1, inputs: d1499}\noutputs: out\n"
+    assert keraspec.load(spec(tmp_path, chain, "drops.yaml")).nodes["out"].inputs == "x"
+
+
+def test_blocks_nest_at_most_32_deep(tmp_path: Path) -> None:
+    blocks = [
+        f"  b{i}: {{inputs: x, nodes: {{n: {{block: b{i + 1}, inputs: x}}}}, outputs: n}}"
+        for i in range(40)
+    ]
+    blocks.append("  b40: {inputs: x, nodes: {d: {type: Dense, units: 1, inputs: x}}, outputs: d}")
+    text = (
+        HEAD
+        + "blocks:\n"
+        + "\n".join(blocks)
+        + "\nnodes: {r: {block: b0, inputs: x}}\noutputs: r\n"
+    )
+    [found] = keraspec.validate(spec(tmp_path, text))
+    assert (found.code, found.line, found.message) == (
+        "E514",
+        36,
+        "blocks nest more than 32 deep here",
+    )
+    assert len(found.notes) == 32
+
+
+def test_string_doubling_params_stop_at_the_size_limit(tmp_path: Path) -> None:
+    levels = [f'  s{i}: "${{s{i - 1}}}${{s{i - 1}}}"' for i in range(1, 41)]
+    text = HEAD + "params:\n  s0: xxxxxxxxxxxxxxxx\n" + "\n".join(levels)
+    text += "\nnodes: {out: {type: Dense, units: 1, inputs: x}}\noutputs: out\n"
+    found = keraspec.validate(spec(tmp_path, text))
+    assert found[0].message == "a string of 16,384 characters is longer than 10,000"
+    assert {d.code for d in found} == {"E501"}
+
+
+def test_unknown_name_passed_into_a_block_is_reported_once_at_the_use(tmp_path: Path) -> None:
+    text = HEAD + (
+        "blocks:\n  b:\n    inputs: x\n    nodes:\n      a: {type: Dense, units: 1, inputs: x}\n"
+        "      c: {type: Dense, units: 1, inputs: x}\n    outputs: [a, c]\n"
+        "nodes: {u: {block: b, inputs: ghots}}\noutputs: u\n"
+    )
+    assert codes(tmp_path, text) == ["11:31 E300 unknown reference `ghots`"]
+
+
+def test_one_mistake_in_a_repeated_node_is_one_error(tmp_path: Path) -> None:
+    text = (
+        HEAD + "nodes: {h: {type: Dense, unitz: 4, units: 4, inputs: x, repeat: 50}}\noutputs: h\n"
+    )
+    assert codes(tmp_path, text) == [
+        "4:26 E211 node `h_1` (Dense): unknown argument `unitz` | hint: did you mean `units`?"
+        " | note: in copy 1 of 50 of node `h` at 4:9"
+        " | note: the same in 49 other expanded uses of this line"
+    ]
+
+
+def test_a_failed_expression_is_not_reported_again_by_its_use(tmp_path: Path) -> None:
+    text = HEAD + (
+        "params: {flag: true, depths: 3}\n"
+        'nodes: {h: {type: Dense, units: 4, inputs: x, when: "${flagg}", repeat: "${depths[0]}"}}\n'
+        "outputs: h\n"
+    )
+    assert codes(tmp_path, text) == [
+        "5:53 E500 unknown parameter `flagg` | hint: did you mean `flag`?",
+        "5:73 E501 `depths[0]`: only lists can be indexed, by integers",
+    ]
+
+
+def test_i_in_when_has_a_hint(tmp_path: Path) -> None:
+    text = HEAD + 'nodes: {h: {type: Dense, units: 4, inputs: x, repeat: 3, when: "${i < 2}"}}\n'
+    text += "outputs: h\n"
+    assert codes(tmp_path, text) == [
+        "4:64 E500 unknown parameter `i` | hint: `i` is defined only in the values of a repeated"
+        " node (not its `when`/`repeat`)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("prefix", "message"),
+    [
+        ('"x y"', "`prefix` must be letters, digits, `_` and `-`; got 'x y'"),
+        ('"a.b"', "`prefix` must be letters, digits, `_` and `-`; got 'a.b'"),
+        ('"9"', "`prefix` must be letters, digits, `_` and `-`; got '9' | hint: at the top level"),
+        ("[1]", "`prefix` must be letters, digits, `_` and `-`; got [1]"),
+    ],
+)
+def test_bad_prefixes(tmp_path: Path, prefix: str, message: str) -> None:
+    text = (
+        HEAD
+        + "blocks: {b: {inputs: x, nodes: {d: {type: Dense, units: 1, inputs: x}}, outputs: d}}\n"
+    )
+    text += f"nodes: {{u: {{block: b, inputs: x, prefix: {prefix}}}}}\noutputs: u\n"
+    [found] = codes(tmp_path, text)
+    assert found.startswith("5:42 E505 " + message.split(" | ")[0])
+    assert message in found
+
+
+def test_expanded_name_may_not_take_an_input_name(tmp_path: Path) -> None:
+    text = "keraspec: 1\nname: t\ninputs: {x: {shape: [2]}, u_d: {shape: [2]}}\n"
+    text += "blocks: {b: {inputs: x, nodes: {d: {type: Dense, units: 1, inputs: x}}, outputs: d}}\n"
+    text += "nodes: {u: {block: b, inputs: u_d}}\noutputs: u\n"
+    found = codes(tmp_path, text)
+    assert found[1].startswith("4:33 E507 expanded node name `u_d` is made twice (an input has it)")
+    assert found[1].endswith("note: in block `b` used by node `u` at 5:9")
+
+
+def test_block_node_may_not_shadow_a_block_input(tmp_path: Path) -> None:
+    text = (
+        HEAD
+        + "blocks: {b: {inputs: x, nodes: {x: {type: Dense, units: 1, inputs: x}}, outputs: x}}\n"
+    )
+    text += "nodes: {u: {block: b, inputs: x}}\noutputs: u\n"
+    assert codes(tmp_path, text) == [
+        "4:33 E511 node `x` of block `b` has the name of one of its inputs | hint: rename the node"
+    ]
+
+
+def test_submodel_keys_are_judged_by_the_schema(tmp_path: Path) -> None:
+    text = HEAD + (
+        "models: {m: {params: {a: 1}, inputs: {y: {shape: [2]}}, outputs: y}}\n"
+        "nodes: {c: {model: m, inputs: x}}\noutputs: c\n"
+    )
+    assert codes(tmp_path, text) == ["4:14 E201 unknown key `params` in model `m`"]
+
+
+def test_use_entries_hold_only_use(tmp_path: Path) -> None:
+    (tmp_path / "lib.yaml").write_text(LIBRARY)
+    text = HEAD + 'blocks: {unit: {use: "lib.yaml#unit", with: 1}}\n'
+    text += "nodes: {u: {block: unit, inputs: x}}\noutputs: u\n"
+    assert codes(tmp_path, text) == ["4:39 E511 a `use:` entry holds only `use`; found `with`"]
+
+
+def test_compile_and_expand_show_expansion_warnings(tmp_path: Path, capsys) -> None:
+    text = HEAD + "blocks: {spare: {inputs: x, outputs: x}}\n"
+    text += "nodes: {h: {type: Dense, units: 1, inputs: x}}\noutputs: h\n"
+    assert main(["expand", str(spec(tmp_path, text))]) == ExitCode.OK
+    captured = capsys.readouterr()
+    assert "W520 block `spare` is never used" in captured.err
+    assert keraspec.loads(captured.out).nodes["h"].args == {"units": 1}
+
+
+def test_include_through_a_symlink_loop_or_a_fifo_is_refused(tmp_path: Path) -> None:
+    os.symlink("loop2.yaml", tmp_path / "loop1.yaml")
+    os.symlink("loop1.yaml", tmp_path / "loop2.yaml")
+    os.mkfifo(tmp_path / "fifo.yaml")
+    for target in ("loop1.yaml#unit", "fifo.yaml#unit"):
+        [found] = keraspec.validate(spec(tmp_path, uses(target)))
+        assert found.code == "E508", found
+
+
+def test_error_in_an_included_file_names_the_include(tmp_path: Path) -> None:
+    (tmp_path / "lib.yaml").write_text("blocks:\n  unit: [1,\n")
+    [found] = keraspec.validate(spec(tmp_path, uses("lib.yaml#unit")))
+    assert found.code == "E100" and found.file.endswith("lib.yaml")
+    assert str(found.notes[0]) == f"in the file included at {tmp_path / 'spec.yaml'}:4:15"
+
+
+def test_values_that_are_not_text_do_not_go_into_text(tmp_path: Path) -> None:
+    text = HEAD + 'params: {xs: [1, 2]}\ndescription: "sizes ${xs}"\n'
+    text += "nodes: {h: {type: Dense, units: 1, inputs: x}}\noutputs: h\n"
+    assert codes(tmp_path, text) == [
+        "5:14 E501 `${xs}` is a list; only numbers and strings go in text"
+    ]

@@ -8,9 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keraspec.expr import ExprError, evaluate, names_in
+from keraspec.expr import ExprError, evaluate
 
-NAMES = {"width": 64, "alpha": 0.5, "depths": [3, 4, 6, 3], "flag": True, "act": "relu"}
+NAMES = {
+    "width": 64,
+    "alpha": 0.5,
+    "depths": [3, 4, 6, 3],
+    "flag": True,
+    "act": "relu",
+    "big": [[0] * 200] * 60,  # as a nested-list "bomb" would build it
+}
 
 
 @pytest.mark.parametrize(
@@ -71,6 +78,13 @@ def test_evaluates(text: str, value: object) -> None:
         ("1 < 'a'", "cannot compare"),
         ("x := 1", "invalid expression"),
         ("a" * 401, "longer than 400 characters"),
+        ("(-0.25) ** 0.5", "the result is a complex, not a number, string or list"),
+        ("float('inf')", "the result is inf, not a finite number"),
+        ("1e308 * 10", "the result is inf, not a finite number"),
+        ("round(7, -2 ** 62)", "round's digits must be a whole number from -64 to 64"),
+        ("int('9999999999999999999999')", "integer with 74 bits is too large"),
+        ("[depths, depths, depths] * 1", "needs numbers"),
+        ("big", "a list of more than 10,000 values is too large"),
         ("+".join(["1"] * 150), "more than 200 parts"),
     ],
 )
@@ -84,10 +98,6 @@ def test_unknown_name_hint() -> None:
     with pytest.raises(ExprError) as caught:
         evaluate("widht * 2", NAMES)
     assert caught.value.hint == "did you mean `width`?"
-
-
-def test_names_in() -> None:
-    assert names_in("max(width, depths[i]) if flag else 0") == {"width", "depths", "i", "flag"}
 
 
 def integer_expressions() -> st.SearchStrategy[tuple[str, int]]:

@@ -147,17 +147,12 @@ def validate(specs: tuple[str, ...], fmt: str, strict: bool, params: dict[str, A
 
 def load_or_exit(path: Path, params: dict[str, Any]) -> api.Spec:
     """The spec at ``path``, or its diagnostics printed and exit 1."""
-    try:
-        spec = api.load(path, params)
-    except SpecError:
-        diagnostics = api.validate(path, params)  # everything, not just the schema errors
-    else:
-        diagnostics = api.validate(spec)
+    diagnostics = api.validate(path, params)  # everything, warnings of expansion included
     print_diagnostics(diagnostics, console=err)
     if errors_in(diagnostics):
         err.print(f"invalid: {tally(diagnostics, 1)}", markup=False)
         sys.exit(ExitCode.INVALID)
-    return spec
+    return api.load(path, params)
 
 
 @contextmanager

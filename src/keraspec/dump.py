@@ -23,7 +23,6 @@ LINE_BREAKS = ("\x85", "\u2028", "\u2029")
 def _represent_str(dumper: SpecDumper, value: str) -> yaml.ScalarNode:
     # Quoted when YAML 1.2 would read it as something else (`08`, `0o17`), or when
     # plain it would be an E108/E226 error itself; double quotes for line breaks.
-    value = value.replace("${", "$${")  # literal text, not a parameter (see expand.py)
     style = None
     if needs_quotes(value):
         style = "'"
@@ -36,7 +35,7 @@ SpecDumper.add_representer(str, _represent_str)
 
 
 def dumps(spec: Spec) -> str:
-    data = to_data(spec)
+    data = escape_placeholders(to_data(spec))
     ordered = {key: data[key] for key in SPEC_KEY_ORDER if key in data}
     return yaml.dump(
         ordered,
@@ -68,4 +67,18 @@ def to_data(value: Any) -> Any:
         return {k: to_data(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_data(v) for v in value]
+    return value
+
+
+def escape_placeholders(value: Any) -> Any:
+    """``${`` in string values is literal text here, written ``$${`` (see expand.py).
+
+    Mapping keys are never expanded, so they are left as they are.
+    """
+    if isinstance(value, str):
+        return value.replace("${", "$${")
+    if isinstance(value, dict):
+        return {k: escape_placeholders(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [escape_placeholders(v) for v in value]
     return value

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import Diagnostic, Location, Note, SpecError, did_you_mean
-from .expr import ExprError, evaluate
+from .expr import ExprError, bounded, evaluate
 from .loader import Document, SourceMap, load_file
 
 DataPath = tuple[Any, ...]
@@ -28,12 +28,15 @@ DataPath = tuple[Any, ...]
 REQUIRED = "required"  # a block parameter without a default
 BLOCK_KEYS = ("params", "inputs", "nodes", "outputs")
 USE_KEYS = ("block", "with", "inputs", "repeat", "prefix", "when")
+GRAPH_KEYS = ("inputs", "nodes", "outputs")
 MAX_REPEAT = 10_000
 MAX_NODES = 100_000  # nodes after expansion
 MAX_INCLUDE_DEPTH = 16
+MAX_BLOCK_DEPTH = 32  # blocks using blocks
 PLACEHOLDER = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 # Inside a block, local names may start with a digit (`0_conv`): the prefix comes first.
 LOCAL_REFERENCE = re.compile(r"(?P<name>[A-Za-z0-9_][A-Za-z0-9_-]*)(?:\[(?P<index>[0-9]+)\])?")
+PREFIX = re.compile(r"[A-Za-z0-9_-]*")
 URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
@@ -131,6 +134,7 @@ class GraphOut:
     """The flat nodes of one model (the spec's own, or a sub-model's)."""
 
     out_path: DataPath  # () or ("models", name): graph.Scope's prefix
+    inputs: set[str] = field(default_factory=set)
     nodes: dict[str, Any] = field(default_factory=dict)
     origins: dict[str, Src] = field(default_factory=dict)
 
@@ -185,6 +189,8 @@ class Expander:
         self.overrides = overrides
         self.out = SourceMap(doc.source.file, doc.source.text)
         self.diagnostics: list[Diagnostic] = []
+        self.reported: set[Diagnostic] = set()
+        self.failed_at: set[Location] = set()  # values whose `${...}` failed (reported)
         self.unresolved: set[tuple[Any, ...]] = set()
         self.files: dict[Path, SpecFile] = {}
         self.node_count = 0
@@ -205,14 +211,11 @@ class Expander:
                     continue
                 if key == "models" and isinstance(value, dict):
                     flat[key] = self.models(value, src, self.root, env)
-                elif key in ("nodes", "outputs"):
+                elif key in GRAPH_KEYS:
                     flat[key] = None  # filled in below, in the key's place
                 else:
                     flat[key] = self.copy(value, src, env, (key,))
-            graph = self.graph(data, self.root.src, self.root, env, ())
-            for key in ("nodes", "outputs"):
-                if key in data:
-                    flat[key] = graph[key]
+            flat.update(self.graph(data, self.root.src, self.root, env, ()))
             self.check_unused_blocks()
         except _TooBig:  # nothing useful can be checked in a spec this size
             raise SpecError(self.root.doc.diagnostics + self.diagnostics) from None
@@ -300,10 +303,11 @@ class Expander:
                 return evaluate(whole.group(1), env)
             if "${" in PLACEHOLDER.sub("", text):
                 raise ExprError(f"`{text}` opens `${{` without closing it", "write `${name}`")
-            return PLACEHOLDER.sub(lambda m: self._piece(m, env), text)
+            return bounded(PLACEHOLDER.sub(lambda m: self._piece(m, env), text))
         except ExprError as e:
-            code = "E500" if str(e).startswith("unknown parameter") else "E501"
+            code = "E500" if e.unknown_name else "E501"
             self.error(src.value(), code, str(e), e.hint or _expr_hint(str(e)))
+            self.failed_at.add(src.value())
             return text
 
     @staticmethod
@@ -311,13 +315,22 @@ class Expander:
         if match.group(0) == "$${":
             return "${"
         value = evaluate(match.group(1), env)
-        return str(value).lower() if isinstance(value, bool) else str(value)
+        if isinstance(value, bool):
+            return str(value).lower()
+        if isinstance(value, (int, float, str)):
+            return str(value)
+        shown = "null" if value is None else type(value).__name__
+        raise ExprError(
+            f"`${{{match.group(1)}}}` is a {shown}; only numbers and strings go in text"
+        )
 
     def count(self, body: dict[str, Any], src: Src, env: dict[str, Any]) -> int | None:
         """A node's ``repeat``: None when absent, else a count in [0, MAX_REPEAT]."""
         if "repeat" not in body:
             return None
         value = self.copy(body["repeat"], src.at("repeat"), env, None)
+        if src.at("repeat").value() in self.failed_at:
+            return 1  # its expression is reported already
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_REPEAT:
             message = f"`repeat` must be a whole number from 0 to {MAX_REPEAT:,}; got {value!r}"
             self.error(src.at("repeat").value(), "E502", message)
@@ -328,6 +341,8 @@ class Expander:
         if "when" not in body:
             return True
         value = self.copy(body["when"], src.at("when"), env, None)
+        if src.at("when").value() in self.failed_at:
+            return True  # its expression is reported already
         if not isinstance(value, bool):
             message = f"`when` must be true or false; got {value!r}"
             self.error(src.at("when").value(), "E502", message, "write a comparison: ${x > 1}")
@@ -348,20 +363,26 @@ class Expander:
                 else:
                     flat[name] = included
             elif isinstance(body, dict):
-                flat[name] = self.graph(body, src.at(name), file, env, out)
+                others = {
+                    k: self.copy(v, src.at(name, k), env, (*out, k))
+                    for k, v in body.items()
+                    if k not in GRAPH_KEYS  # left for the schema to judge
+                }
+                flat[name] = {**others, **self.graph(body, src.at(name), file, env, out)}
             else:
                 flat[name] = body
         return flat
 
     def graph(self, data: dict, src: Src, file: SpecFile, env: dict, out: DataPath) -> dict:
         """A model's ``inputs``/``nodes``/``outputs`` with blocks and repeats expanded."""
-        result = {
-            k: self.copy(v, src.at(k), env, (*out, k))
-            for k, v in data.items()
-            if k not in ("nodes", "outputs", "params", "blocks", "models", "use")
-            and (out or k == "inputs")
-        }
         scope = Scope(file, env, GraphOut(out))
+        result = {}
+        if "inputs" in data:
+            result["inputs"] = self.copy(data["inputs"], src.at("inputs"), env, (*out, "inputs"))
+            if isinstance(result["inputs"], dict):
+                names = [str(name) for name in result["inputs"]]
+                scope.graph.inputs.update(names)
+                scope.refs.update({name: Concrete(name) for name in names})
         nodes = data.get("nodes")
         if isinstance(nodes, dict):
             self._record(src.at("nodes"), (*out, "nodes"))
@@ -415,7 +436,8 @@ class Expander:
         for k in range(repeat):
             concrete = f"{scope.prefix}{name}_{k + 1}"
             env = {**scope.env, "i": k}
-            self.emit(concrete, body, src, scope, env, inputs=previous)
+            copy = replace(src, via=src.used(f"in copy {k + 1} of {repeat} of node `{name}`"))
+            self.emit(concrete, body, copy, scope, env, inputs=previous)
             previous = concrete
         scope.refs[name] = Concrete(previous)
 
@@ -435,9 +457,10 @@ class Expander:
             message = f"the spec expands to more than {MAX_NODES:,} nodes"
             self.error(src.key(), "E513", message, "lower a `repeat` count")
             raise _TooBig
-        if name in graph.nodes:
-            first = graph.origins[name].key()
-            message = f"expanded node name `{name}` is made twice (first at line {first.line})"
+        if name in graph.nodes or (name in graph.inputs and scope.prefix):
+            first = graph.origins[name].key() if name in graph.nodes else None
+            where = f"(first at {_place(first, src.key())})" if first else "(an input has it)"
+            message = f"expanded node name `{name}` is made twice {where}"
             hint = "give the block use a different `prefix`, or rename one node"
             self.error(src.key(), "E507", message, hint)
             return
@@ -537,8 +560,13 @@ class Expander:
             value = self.copy(body["prefix"], src.at("prefix"), env, None)
             if isinstance(value, int) and not isinstance(value, bool):
                 value = str(value)  # `prefix: ${i}`
-            if not isinstance(value, str):
-                self.error(src.at("prefix").value(), "E505", "`prefix` must be a string")
+            ok = isinstance(value, str) and PREFIX.fullmatch(value)
+            if not ok or (
+                value and not scope.prefix and not value[0].isalpha() and value[0] != "_"
+            ):
+                message = f"`prefix` must be letters, digits, `_` and `-`; got {value!r}"
+                hint = "at the top level it must start with a letter or `_`" if ok else None
+                self.error(src.at("prefix").value(), "E505", message, hint)
                 value = name
         else:
             value = name if repeat is None else f"{name}_{k + 1}"
@@ -645,6 +673,10 @@ class Expander:
         definition = self.definition(scope.file, written, [])
         if definition is None:
             return None
+        if len(scope.chain) >= MAX_BLOCK_DEPTH:
+            message = f"blocks nest more than {MAX_BLOCK_DEPTH} deep here"
+            self.error(src.value(), "E514", message, "a block that uses a block that uses …")
+            return None
         if definition.key in scope.chain:
             names = [k.split("#")[-1] for k in (*scope.chain, definition.key)]
             start = names.index(definition.name)
@@ -673,6 +705,9 @@ class Expander:
             self.error(src.value(), "E511", f"block `{name}` must be a mapping")
             return None
         if "use" in body:
+            if extra := [k for k in body if k != "use"]:
+                message = f"a `use:` entry holds only `use`; found `{extra[0]}`"
+                self.error(src.at(extra[0]).key(), "E511", message)
             target = self.include(body, src, file, len(chain))
             if target is None:
                 return None
@@ -687,6 +722,12 @@ class Expander:
             if k not in BLOCK_KEYS:
                 hint = did_you_mean(str(k), BLOCK_KEYS) or f"a block has {_keys(BLOCK_KEYS)}"
                 self.error(src.at(k).key(), "E511", f"unknown key `{k}` in block `{name}`", hint)
+        inputs = _names(body.get("inputs")) or []
+        for node in body.get("nodes") or {}:
+            if node in inputs:
+                message = f"node `{node}` of block `{name}` has the name of one of its inputs"
+                self.error(src.at("nodes", node).key(), "E511", message, "rename the node")
+                return None
         definition = BlockDef(name, body, src, file, key)
         for part in ("inputs", "outputs"):
             if body.get(part) is None or (part == "inputs" and _names(body[part]) is None):
@@ -718,12 +759,15 @@ class Expander:
             return None
         try:
             target = (_folder(file.doc.source.file) / path_text).resolve()
-        except (OSError, ValueError):  # a NUL byte, a name too long, a symlink loop
+        except (OSError, ValueError, RuntimeError):  # NUL byte, name too long, symlink loop
             self.error(where, "E508", f"cannot read `{path_text!r}`")
             return None
         if not target.is_relative_to(self.folder):
             message = f"`{path_text}` is outside the spec's folder"
             self.error(where, "E509", message, "includes stay inside the spec's folder")
+            return None
+        if target not in self.files and not target.is_file():  # missing, a folder, a FIFO
+            self.error(where, "E508", f"cannot read `{path_text}`: not a file")
             return None
         if target not in self.files:
             try:
@@ -732,14 +776,18 @@ class Expander:
                 if any(d.code == "E001" for d in e.diagnostics):
                     self.error(where, "E508", f"cannot read `{path_text}`")
                 else:
-                    self.diagnostics += e.diagnostics
+                    self.diagnostics += [_included(d, where) for d in e.diagnostics]
                 return None
-            self.diagnostics += self.files[target].doc.diagnostics
+            found = self.files[target].doc.diagnostics
+            self.diagnostics += [_included(d, where) for d in found]
         return self.files[target], entry
 
     def include_model(
         self, body: dict, src: Src, file: SpecFile, chain: tuple, out: DataPath
     ) -> dict | None:
+        if extra := [k for k in body if k != "use"]:
+            message = f"a `use:` entry holds only `use`; found `{extra[0]}`"
+            self.error(src.at(extra[0]).key(), "E508", message)
         target = self.include(body, src, file, len(chain))
         if target is None:
             return None
@@ -793,7 +841,7 @@ class Expander:
     def materialize(self, value: Any) -> Any:
         """``value`` with every ``Ref`` resolved; all of a block's outputs splice into a list."""
         if isinstance(value, Ref):
-            return self.resolve(value, ())
+            return self.resolve(value)
         if isinstance(value, list):
             items: list[Any] = []
             for v in value:
@@ -804,56 +852,84 @@ class Expander:
             return {k: self.materialize(v) for k, v in value.items()}
         return value
 
-    def resolve(self, ref: Ref, seen: tuple[int, ...]) -> str | list[str]:
-        """The flat reference ``ref`` stands for: a list for all of a block's outputs."""
-        match = LOCAL_REFERENCE.fullmatch(ref.text) if isinstance(ref.text, str) else None
-        if match is None:
-            return ref.text  # the schema reports it
-        name, index = match["name"], match["index"]
+    def resolve(self, ref: Ref, seen: tuple[int, ...] = ()) -> str | list[str]:
+        """The flat reference ``ref`` stands for: a list for all of a block's outputs.
+
+        Follows aliases (block inputs, block outputs, dropped and zero-times repeated
+        nodes) in a loop, not by recursion, so long chains cost no stack.
+        """
+        hops: list[tuple[Ref, str, str | None]] = []  # the aliases followed, outermost first
+        while True:
+            match = LOCAL_REFERENCE.fullmatch(ref.text) if isinstance(ref.text, str) else None
+            if match is None:
+                return ref.text  # the schema reports it
+            name, index = match["name"], match["index"]
+            target = ref.scope.refs.get(name)
+            if target is None or isinstance(target, Failed):
+                return self.unknown(ref, name, target, hops)
+            if id(target) in seen:
+                message = f"`{name}` stands for itself through dropped nodes"
+                self.error(ref.src.value(), "E512", message)
+                return self.failed(name, ref.scope).placeholder
+            seen = (*seen, id(target))
+            if isinstance(target, Concrete):
+                found: str | list[str] = _indexed(target.name, index)
+                break
+            if isinstance(target, Outputs):
+                found = self._output(ref, name, index, target, seen)
+                break
+            if isinstance(target, Dropped):
+                single = _single(target.inputs)
+                if single is None:
+                    message = (
+                        f"`{name}` was dropped by its `when`; a dropped node stands for its "
+                        "input, and it does not have exactly one"
+                    )
+                    self.error(ref.src.value(), "E512", message)
+                    return self.failed(name, ref.scope).placeholder
+                target = Alias(Ref(target.scope, single, target.src.at("inputs")))
+            hops.append((ref, name, index))
+            ref = target.ref
+        for outer, name, index in reversed(hops):
+            found = self._index(outer, name, index, found)
+        return found
+
+    def unknown(
+        self, ref: Ref, name: str, target: Failed | None, hops: list[tuple[Ref, str, str | None]]
+    ) -> str:
+        """A name that stands for nothing: reported where it was written, once."""
         scope = ref.scope
-        target = scope.refs.get(name)
-        if target is None:
-            if scope.block is None:
-                return ref.text  # the graph check reports unknown names
+        if isinstance(target, Failed):
+            return target.placeholder
+        if scope.block is not None:
             hint = did_you_mean(name, scope.refs) or (
                 "a block sees only its inputs and its own nodes; pass tensors in through `inputs`"
             )
             message = f"block `{scope.block}` has no input or node `{name}`"
             self.error(ref.src.value(), "E506", message, hint)
             return self.failed(name, scope).placeholder
-        if id(target) in seen:
-            self.error(ref.src.value(), "E512", f"`{name}` stands for itself through dropped nodes")
-            return self.failed(name, scope).placeholder
-        seen = (*seen, id(target))
-        if isinstance(target, Concrete):
-            return _indexed(target.name, index)
-        if isinstance(target, Failed):
-            return target.placeholder
-        if isinstance(target, Outputs):
-            return self._output(ref, name, index, target, seen)
-        if isinstance(target, Dropped):
-            single = _single(target.inputs)
-            if single is None:
-                message = (
-                    f"`{name}` was dropped by its `when`; a dropped node stands for its input, "
-                    "and it does not have exactly one"
-                )
-                self.error(ref.src.value(), "E512", message)
-                return self.failed(name, scope).placeholder
-            target = Alias(Ref(target.scope, single, target.src.at("inputs")))
-        resolved = self.resolve(target.ref, seen)
-        if isinstance(resolved, list) and index is not None:
-            if int(index) < len(resolved):
-                return resolved[int(index)]
-            message = f"`{name}[{index}]`: `{name}` stands for {len(resolved)} outputs"
+        if not hops:
+            return ref.text  # the graph check reports it, where it is used
+        hint = did_you_mean(name, scope.refs)
+        self.error(ref.src.value(), "E300", f"unknown reference `{name}`", hint)
+        return self.failed(name, scope).placeholder
+
+    def _index(
+        self, ref: Ref, name: str, index: str | None, found: str | list[str]
+    ) -> str | list[str]:
+        """What ``name[index]`` means, ``name`` standing for ``found``."""
+        if index is None:
+            return found
+        if isinstance(found, list):
+            if int(index) < len(found):
+                return found[int(index)]
+            message = f"`{name}[{index}]`: `{name}` stands for {len(found)} outputs"
             self.error(ref.src.value(), "E506", message)
-            return self.failed(name, scope).placeholder
-        if isinstance(resolved, list) or index is None:
-            return resolved
-        if "[" in resolved:
-            message = f"`{name}` stands for `{resolved}`, which is already indexed"
+            return self.failed(name, ref.scope).placeholder
+        if "[" in found:
+            message = f"`{name}` stands for `{found}`, which is already indexed"
             self.error(ref.src.value(), "E506", message)
-        return _indexed(resolved, index)
+        return _indexed(found, index)
 
     def _output(
         self, ref: Ref, name: str, index: str | None, target: Outputs, seen: tuple
@@ -871,7 +947,8 @@ class Expander:
 
     def error(self, where: Location, code: str, message: str, hint: str | None = None) -> None:
         found = Diagnostic.at(where, code, message, hint)
-        if found not in self.diagnostics:
+        if found not in self.reported:
+            self.reported.add(found)
             self.diagnostics.append(found)
 
 
@@ -891,6 +968,17 @@ class BlockDef:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _place(first: Location, second: Location) -> str:
+    """``line N``, or ``FILE:N`` when the two places are in different files."""
+    return f"line {first.line}" if first.file == second.file else f"{first.file}:{first.line}"
+
+
+def _included(d: Diagnostic, where: Location) -> Diagnostic:
+    """A diagnostic in an included file, with a note naming the ``use:`` that included it."""
+    note = Note("in the file included", where.file, where.line, where.column)
+    return replace(d, notes=(*d.notes, note))
 
 
 def _block_names(value: Any) -> Iterator[str]:

@@ -20,6 +20,8 @@ MAX_LENGTH = 400  # characters in one expression
 MAX_NODES = 200  # syntax-tree nodes in one expression
 MAX_INT_BITS = 64  # integers stay within what a layer argument can use
 MAX_EXPONENT = 64
+MAX_TEXT = 10_000  # characters in a string value, interpolated ones included
+MAX_ITEMS = 10_000  # values in a list value, nested lists included
 
 BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
@@ -40,13 +42,21 @@ COMPARE: dict[type, Callable[[Any, Any], bool]] = {
     ast.In: lambda a, b: a in b,
     ast.NotIn: lambda a, b: a not in b,
 }
+
+
+def _round(number: Any, digits: int | None = None) -> Any:
+    if digits is not None and (not isinstance(digits, int) or abs(digits) > MAX_EXPONENT):
+        raise ValueError(f"round's digits must be a whole number from -64 to 64, got {digits!r}")
+    return round(number, digits)
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "min": min,
     "max": max,
     "abs": abs,
     "int": int,
     "float": float,
-    "round": round,
+    "round": _round,
     "len": len,
     "ceil": math.ceil,
     "floor": math.floor,
@@ -55,11 +65,15 @@ Number = (int, float)
 
 
 class ExprError(ValueError):
-    """An expression that cannot be read or evaluated; the message says why."""
+    """An expression that cannot be read or evaluated; the message says why.
 
-    def __init__(self, message: str, hint: str | None = None):
+    ``unknown_name`` is set when the cause is a name that is not defined.
+    """
+
+    def __init__(self, message: str, hint: str | None = None, unknown_name: str | None = None):
         super().__init__(message)
         self.hint = hint
+        self.unknown_name = unknown_name
 
 
 def evaluate(text: str, names: Mapping[str, Any]) -> Any:
@@ -82,13 +96,6 @@ def parse(text: str) -> ast.Expression:
     return tree
 
 
-def names_in(text: str) -> set[str]:
-    """The parameter names an expression reads (function names excluded)."""
-    tree = parse(text)
-    calls = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in calls}
-
-
 class _Evaluator:
     def __init__(self, names: Mapping[str, Any]):
         self.names = names
@@ -102,17 +109,20 @@ class _Evaluator:
     def visit_Constant(self, node: ast.Constant) -> Any:
         if not isinstance(node.value, (int, float, str, bool, type(None))):
             raise ExprError(f"`{ast.unparse(node)}` is not allowed in an expression")
-        return _bounded(node.value)
+        return bounded(node.value)
 
     def visit_Name(self, node: ast.Name) -> Any:
         if node.id in self.names:
-            return self.names[node.id]
+            return bounded(self.names[node.id])
         if node.id in ("true", "false", "null"):
             return {"true": True, "false": False, "null": None}[node.id]
-        raise ExprError(f"unknown parameter `{node.id}`", did_you_mean(node.id, self.names))
+        hint = did_you_mean(node.id, self.names)
+        if node.id == "i" and not hint:
+            hint = "`i` is defined only in the values of a repeated node (not its `when`/`repeat`)"
+        raise ExprError(f"unknown parameter `{node.id}`", hint, unknown_name=node.id)
 
     def visit_List(self, node: ast.List) -> list[Any]:
-        return [self.visit(item) for item in node.elts]
+        return bounded([self.visit(item) for item in node.elts])
 
     visit_Tuple = visit_List
 
@@ -132,7 +142,7 @@ class _Evaluator:
         if op is operator.pow and abs(right) > MAX_EXPONENT:
             raise ExprError(f"exponent in `{ast.unparse(node)}` is larger than {MAX_EXPONENT}")
         try:
-            return _bounded(op(left, right))
+            return bounded(op(left, right))
         except ZeroDivisionError:
             raise ExprError(f"division by zero in `{ast.unparse(node)}`") from None
         except OverflowError:
@@ -179,7 +189,7 @@ class _Evaluator:
             raise ExprError(f"`{ast.unparse(node)}`: `*` is not allowed")
         args = [self.visit(a) for a in node.args]
         try:
-            return _bounded(FUNCTIONS[name](*args))
+            return bounded(FUNCTIONS[name](*args))
         except (TypeError, ValueError, OverflowError) as e:
             raise ExprError(f"`{ast.unparse(node)}`: {e}") from None
 
@@ -190,9 +200,30 @@ def _numbers(node: ast.AST, *values: Any) -> None:
         raise ExprError(f"`{ast.unparse(node)}` needs numbers, got {shown}")
 
 
-def _bounded(value: Any) -> Any:
+def bounded(value: Any) -> Any:
+    """``value`` if it is a plain, finite, reasonably sized value; else ``ExprError``."""
+    if isinstance(value, bool) or value is None:
+        return value
     if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
         raise ExprError(f"integer with {value.bit_length()} bits is too large")
-    if isinstance(value, str) and len(value) > MAX_LENGTH:
-        raise ExprError("string is too long")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ExprError(f"the result is {value}, not a finite number")
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        raise ExprError(f"a string of {len(value):,} characters is longer than {MAX_TEXT:,}")
+    if isinstance(value, list) and _items(value) > MAX_ITEMS:
+        raise ExprError(f"a list of more than {MAX_ITEMS:,} values is too large")
+    if not isinstance(value, (int, float, str, list)):
+        raise ExprError(f"the result is a {type(value).__name__}, not a number, string or list")
     return value
+
+
+def _items(value: list[Any], limit: int = MAX_ITEMS) -> int:
+    """Values in a nested list, counting stops past ``limit``."""
+    count = 0
+    stack = [value]
+    while stack and count <= limit:
+        for item in stack.pop():
+            count += 1
+            if isinstance(item, list):
+                stack.append(item)
+    return count

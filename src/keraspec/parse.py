@@ -49,8 +49,8 @@ def parse(doc: Document) -> Spec:
 def not_already_reported(diagnostics: list[Diagnostic], doc: Document) -> list[Diagnostic]:
     """Drop later-stage diagnostics at a place the loader already reported: one mistake
     (``shape: (28, 28)``), one error."""
-    seen = {(d.line, d.column) for d in doc.diagnostics}
-    return [d for d in diagnostics if (d.line, d.column) not in seen]
+    seen = {(d.file, d.line, d.column) for d in doc.diagnostics}
+    return [d for d in diagnostics if (d.file, d.line, d.column) not in seen]
 
 
 class SchemaError(SpecError):

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from .diagnostics import Diagnostic
 
 FORMATS = ("text", "json", "github")
+MAX_NOTES = 6  # in text; a block nested 30 deep has 30 use sites
 
 
 def render(diagnostics: Sequence[Diagnostic], fmt: str = "text") -> str:
@@ -36,7 +37,10 @@ def text_block(d: Diagnostic) -> str:
         lines.append(" " * (len(gutter) - 2) + "| " + " " * (d.column - 1) + "^")
     if d.hint:
         lines.append(f"      hint: {d.hint}")
-    lines += [f"      note: {note}" for note in d.notes]
+    shown = d.notes if len(d.notes) <= MAX_NOTES else d.notes[: MAX_NOTES - 1]
+    lines += [f"      note: {note}" for note in shown]
+    if len(shown) < len(d.notes):
+        lines.append(f"      note: … and {len(d.notes) - len(shown)} more")
     return "\n".join(lines)
 
 
