@@ -528,7 +528,7 @@ def test_use_entries_hold_only_use(tmp_path: Path) -> None:
     (tmp_path / "lib.yaml").write_text(LIBRARY)
     text = HEAD + 'blocks: {unit: {use: "lib.yaml#unit", with: 1}}\n'
     text += "nodes: {u: {block: unit, inputs: x}}\noutputs: u\n"
-    assert codes(tmp_path, text) == ["4:39 E511 a `use:` entry holds only `use`; found `with`"]
+    assert codes(tmp_path, text) == ["4:39 E508 a `use:` entry holds only `use`; found `with`"]
 
 
 def test_compile_and_expand_show_expansion_warnings(tmp_path: Path, capsys) -> None:

@@ -71,7 +71,7 @@ def to_data(value: Any) -> Any:
 
 
 def escape_placeholders(value: Any) -> Any:
-    """``${`` in string values is literal text here, written ``$${`` (see expand.py).
+    """``${`` in string values is literal text here, written ``$${`` (see expand/expander.py).
 
     Mapping keys are never expanded, so they are left as they are.
     """

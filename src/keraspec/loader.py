@@ -76,7 +76,7 @@ class Document:
     # text), so later stages still run and report theirs too.
     diagnostics: list[Diagnostic] = field(default_factory=list)
     # Names whose definition failed to expand, as (graph prefix, name) pairs: their
-    # uses are not judged again (see expand.py and graph.Scope.unresolved).
+    # uses are not judged again (see expand/ and graph.Scope.unresolved).
     unresolved: frozenset[tuple[Any, ...]] = frozenset()
 
 

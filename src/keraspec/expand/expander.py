@@ -1,29 +1,40 @@
-"""Stage 2b, expand: params, ``${...}``, ``repeat``, blocks, ``when`` and includes → a flat spec.
+"""First step of expansion: params, ``${...}``, ``repeat``, blocks, ``when``, includes.
 
-Runs on loaded data, before the schema. The result is a ``Document`` in the plain
-format (no ``params``, ``blocks``, ``repeat``, ``when`` or ``block:`` nodes) whose
-source map points every value at the line that wrote it, with the use sites of
-the blocks it came through as notes. docs/composition.md describes the rules.
-
-References are expanded in two steps: nodes are emitted with ``Ref`` placeholders
-that remember the scope they were written in, then every placeholder is resolved
-by following what each local name stands for (a node, a block's outputs, the input
-a dropped node passes on). So nodes can be written in any order, as in plain specs.
+Nodes are emitted into flat graphs with ``Ref`` placeholders for their inputs;
+``resolve.Resolver`` then turns each placeholder into the flat reference it
+stands for. Every value copied keeps its position in the file that wrote it,
+with the block uses it came through (``Src.via``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import Diagnostic, Location, Note, SpecError, did_you_mean
-from .expr import ExprError, bounded, evaluate
-from .loader import Document, SourceMap, load_file
-
-DataPath = tuple[Any, ...]
+from ..diagnostics import Diagnostic, Location, SpecError, did_you_mean
+from ..expr import ExprError, bounded, evaluate
+from ..loader import Document, SourceMap, load_file
+from . import includes
+from .resolve import Resolver
+from .scope import (
+    Alias,
+    BlockDef,
+    Concrete,
+    DataPath,
+    Dropped,
+    Failed,
+    GraphOut,
+    Outputs,
+    Ref,
+    Scope,
+    SpecFile,
+    Src,
+    names_of,
+    single_input,
+)
 
 REQUIRED = "required"  # a block parameter without a default
 BLOCK_KEYS = ("params", "inputs", "nodes", "outputs")
@@ -31,128 +42,13 @@ USE_KEYS = ("block", "with", "inputs", "repeat", "prefix", "when")
 GRAPH_KEYS = ("inputs", "nodes", "outputs")
 MAX_REPEAT = 10_000
 MAX_NODES = 100_000  # nodes after expansion
-MAX_INCLUDE_DEPTH = 16
 MAX_BLOCK_DEPTH = 32  # blocks using blocks
 PLACEHOLDER = re.compile(r"\$\$\{|\$\{([^}]*)\}")
-# Inside a block, local names may start with a digit (`0_conv`): the prefix comes first.
-LOCAL_REFERENCE = re.compile(r"(?P<name>[A-Za-z0-9_][A-Za-z0-9_-]*)(?:\[(?P<index>[0-9]+)\])?")
 PREFIX = re.compile(r"[A-Za-z0-9_-]*")
-URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 class _TooBig(Exception):
     """Stops an expansion that passed MAX_NODES (reported once)."""
-
-
-# ---------------------------------------------------------------- sources
-
-
-@dataclass(frozen=True)
-class Src:
-    """Where a value was written: a file's source map, a data path, and the use sites."""
-
-    smap: SourceMap
-    path: DataPath
-    via: tuple[Note, ...] = ()
-
-    def at(self, *sub: Any) -> Src:
-        return Src(self.smap, (*self.path, *sub), self.via)
-
-    def value(self) -> Location:
-        return replace(self.smap.value(self.path), via=self.via)
-
-    def key(self) -> Location:
-        return replace(self.smap.key(self.path), via=self.via)
-
-    def used(self, message: str) -> tuple[Note, ...]:
-        """The use-site chain of content expanded from here, innermost first."""
-        where = self.key()
-        return (Note(message, where.file, where.line, where.column), *self.via)
-
-
-@dataclass
-class SpecFile:
-    """A loaded spec file: the root, or one that ``use:`` includes."""
-
-    doc: Document
-    env: dict[str, Any] | None = None  # its params, evaluated on first use
-
-    @property
-    def src(self) -> Src:
-        return Src(self.doc.source, ())
-
-    def section(self, key: str) -> dict[Any, Any]:
-        value = self.doc.data.get(key) if isinstance(self.doc.data, dict) else None
-        return value if isinstance(value, dict) else {}
-
-
-# ---------------------------------------------------------------- what names stand for
-
-
-@dataclass
-class Ref:
-    """A reference as written (``x``, ``x[1]``), to be resolved in the scope it was written in."""
-
-    scope: Scope
-    text: str
-    src: Src
-
-
-@dataclass
-class Concrete:
-    name: str
-
-
-@dataclass
-class Alias:
-    ref: Ref
-
-
-@dataclass
-class Outputs:
-    refs: list[Ref]
-    block: str
-
-
-@dataclass
-class Dropped:
-    inputs: Any
-    src: Src
-    scope: Scope
-
-
-@dataclass
-class Failed:
-    placeholder: str
-
-
-Target = Concrete | Alias | Outputs | Dropped | Failed
-
-
-@dataclass
-class GraphOut:
-    """The flat nodes of one model (the spec's own, or a sub-model's)."""
-
-    out_path: DataPath  # () or ("models", name): graph.Scope's prefix
-    inputs: set[str] = field(default_factory=set)
-    nodes: dict[str, Any] = field(default_factory=dict)
-    origins: dict[str, Src] = field(default_factory=dict)
-
-
-@dataclass
-class Scope:
-    """The names visible where a node is written: the spec's, or one block expansion's."""
-
-    file: SpecFile
-    env: dict[str, Any]
-    graph: GraphOut
-    prefix: str = ""
-    block: str | None = None  # inside a block, names must be the block's own
-    chain: tuple[str, ...] = ()  # blocks being expanded, outermost first
-    refs: dict[str, Target] = field(default_factory=dict)
-
-
-# ---------------------------------------------------------------- entry point
 
 
 def needs_expansion(data: Any) -> bool:
@@ -195,7 +91,8 @@ class Expander:
         self.files: dict[Path, SpecFile] = {}
         self.node_count = 0
         self.used: set[str] = set()  # file#name of every block reached through `use:`
-        self.folder = _folder(doc.source.file)
+        self.folder = includes.folder_of(doc.source.file)
+        self.resolver = Resolver(self.error, self.failed)
         if not doc.source.file.startswith("<"):  # a spec that includes itself finds itself
             self.files[Path(doc.source.file).resolve()] = self.root
 
@@ -242,8 +139,6 @@ class Expander:
                 message = f"block `{name}` is never used"
                 self.error(src.at(name).key(), "W520", message, "use it in a node, or remove it")
 
-    # ------------------------------------------------------------ params
-
     def root_params(self) -> dict[str, Any]:
         declared = self.root.section("params")
         where = self.root.src.at("params")
@@ -269,8 +164,6 @@ class Expander:
                     env[str(name)] = self.copy(value, src.at(name), env, None)
             file.env = env
         return file.env
-
-    # ------------------------------------------------------------ values
 
     def copy(self, value: Any, src: Src, env: dict[str, Any], out: DataPath | None) -> Any:
         """``value`` with every ``${...}`` evaluated; positions recorded under ``out``."""
@@ -349,8 +242,6 @@ class Expander:
             return True
         return value
 
-    # ------------------------------------------------------------ graphs
-
     def models(self, models: dict, src: Src, file: SpecFile, env: dict) -> dict:
         flat = {}
         for name, body in models.items():
@@ -387,12 +278,14 @@ class Expander:
         if isinstance(nodes, dict):
             self._record(src.at("nodes"), (*out, "nodes"))
             self.nodes(nodes, src.at("nodes"), scope)
-            result["nodes"] = self.materialize(scope.graph.nodes)
+            result["nodes"] = self.resolver.materialize(scope.graph.nodes)
         elif "nodes" in data:
             result["nodes"] = self.copy(nodes, src.at("nodes"), env, (*out, "nodes"))
         if "outputs" in data:
             written = self.copy(data["outputs"], src.at("outputs"), env, (*out, "outputs"))
-            result["outputs"] = self.materialize(self.refs(written, src.at("outputs"), scope))
+            result["outputs"] = self.resolver.materialize(
+                self.refs(written, src.at("outputs"), scope)
+            )
         return result
 
     def nodes(self, nodes: dict, src: Src, scope: Scope) -> None:
@@ -421,7 +314,7 @@ class Expander:
 
     def repeat_node(self, name: str, body: dict, repeat: int, src: Src, scope: Scope) -> None:
         written = self.copy(body.get("inputs"), src.at("inputs"), scope.env, None)
-        single = _single(written)
+        single = single_input(written)
         if single is None:
             message = f"`{name}` repeats, so it must take exactly one input"
             message += " (each copy feeds the next)"
@@ -497,8 +390,6 @@ class Expander:
         self.unresolved.add((scope.graph.out_path, placeholder))
         return Failed(placeholder)
 
-    # ------------------------------------------------------------ blocks
-
     def use_block(self, name: str, body: dict, src: Src, scope: Scope) -> None:
         for key in body:
             if key not in USE_KEYS:
@@ -520,7 +411,7 @@ class Expander:
             inner = self.block_scope(definition, home, body, src, scope, env, prefix)
             if inner is None:
                 break
-            names = _names(definition.value("inputs")) or []
+            names = names_of(definition.value("inputs")) or []
             inner.refs.update({n: Alias(r) for n, r in zip(names, current, strict=True)})
             if isinstance(definition.data.get("nodes"), dict):
                 self.nodes(definition.data["nodes"], definition.src.at("nodes"), inner)
@@ -544,7 +435,7 @@ class Expander:
         """The block's ``outputs``, evaluated in its scope: they may depend on its params."""
         at = definition.src.at("outputs")
         written = self.copy(definition.data.get("outputs"), at, inner.env, None)
-        names = _names(written)
+        names = names_of(written)
         if names is None:
             message = f"block `{definition.name}` needs `outputs`: a name or a list of names"
             self.error(at.value(), "E511", message)
@@ -575,7 +466,7 @@ class Expander:
     def block_inputs(
         self, name: str, body: dict, src: Src, scope: Scope, definition: BlockDef
     ) -> list[Ref] | None:
-        wanted = _names(definition.value("inputs"))
+        wanted = names_of(definition.value("inputs"))
         if wanted is None:
             return None
         written = self.copy(body.get("inputs"), src.at("inputs"), scope.env, None)
@@ -705,9 +596,6 @@ class Expander:
             self.error(src.value(), "E511", f"block `{name}` must be a mapping")
             return None
         if "use" in body:
-            if extra := [k for k in body if k != "use"]:
-                message = f"a `use:` entry holds only `use`; found `{extra[0]}`"
-                self.error(src.at(extra[0]).key(), "E511", message)
             target = self.include(body, src, file, len(chain))
             if target is None:
                 return None
@@ -722,7 +610,7 @@ class Expander:
             if k not in BLOCK_KEYS:
                 hint = did_you_mean(str(k), BLOCK_KEYS) or f"a block has {_keys(BLOCK_KEYS)}"
                 self.error(src.at(k).key(), "E511", f"unknown key `{k}` in block `{name}`", hint)
-        inputs = _names(body.get("inputs")) or []
+        inputs = names_of(body.get("inputs")) or []
         for node in body.get("nodes") or {}:
             if node in inputs:
                 message = f"node `{node}` of block `{name}` has the name of one of its inputs"
@@ -730,7 +618,7 @@ class Expander:
                 return None
         definition = BlockDef(name, body, src, file, key)
         for part in ("inputs", "outputs"):
-            if body.get(part) is None or (part == "inputs" and _names(body[part]) is None):
+            if body.get(part) is None or (part == "inputs" and names_of(body[part]) is None):
                 message = f"block `{name}` needs `{part}`: a name or a list of names"
                 self.error(src.at(part).value(), "E511", message)
                 return None
@@ -739,55 +627,44 @@ class Expander:
             return None
         return definition
 
-    # ------------------------------------------------------------ includes
-
     def include(self, body: dict, src: Src, file: SpecFile, depth: int) -> tuple | None:
         """The file and entry name a ``use: path#name`` points at, confined to the folder."""
         written = body["use"]
         where = src.at("use").value()
+        if extra := [k for k in body if k != "use"]:
+            message = f"a `use:` entry holds only `use`; found `{extra[0]}`"
+            self.error(src.at(extra[0]).key(), "E508", message)
         if not isinstance(written, str) or not written.split("#")[0]:
             self.error(where, "E508", "`use` must be `path/to/file.yaml#name`")
             return None
         path_text, _, entry = written.partition("#")
         entry = entry or str(src.path[-1])
-        if depth >= MAX_INCLUDE_DEPTH:
-            self.error(where, "E510", f"includes nest deeper than {MAX_INCLUDE_DEPTH} files")
-            return None
-        if URL.match(path_text) or path_text.startswith(("/", "~", "\\")) or ":" in path_text:
-            message = f"`{path_text}` must be a path relative to the including file"
-            self.error(where, "E509", message, "includes stay inside the spec's folder")
+        if depth >= includes.MAX_DEPTH:
+            self.error(where, "E510", f"includes nest deeper than {includes.MAX_DEPTH} files")
             return None
         try:
-            target = (_folder(file.doc.source.file) / path_text).resolve()
-        except (OSError, ValueError, RuntimeError):  # NUL byte, name too long, symlink loop
-            self.error(where, "E508", f"cannot read `{path_text!r}`")
-            return None
-        if not target.is_relative_to(self.folder):
-            message = f"`{path_text}` is outside the spec's folder"
-            self.error(where, "E509", message, "includes stay inside the spec's folder")
-            return None
-        if target not in self.files and not target.is_file():  # missing, a folder, a FIFO
-            self.error(where, "E508", f"cannot read `{path_text}`: not a file")
+            target = includes.locate(path_text, file.doc.source.file, self.folder)
+        except includes.Refused as e:
+            self.error(where, e.code, e.message, e.hint)
             return None
         if target not in self.files:
             try:
-                self.files[target] = SpecFile(load_file(_shown(target)))
+                self.files[target] = SpecFile(load_file(includes.shown_path(target)))
             except SpecError as e:
                 if any(d.code == "E001" for d in e.diagnostics):
                     self.error(where, "E508", f"cannot read `{path_text}`")
                 else:
-                    self.diagnostics += [_included(d, where) for d in e.diagnostics]
+                    self.diagnostics += [
+                        includes.with_include_note(d, where) for d in e.diagnostics
+                    ]
                 return None
             found = self.files[target].doc.diagnostics
-            self.diagnostics += [_included(d, where) for d in found]
+            self.diagnostics += [includes.with_include_note(d, where) for d in found]
         return self.files[target], entry
 
     def include_model(
         self, body: dict, src: Src, file: SpecFile, chain: tuple, out: DataPath
     ) -> dict | None:
-        if extra := [k for k in body if k != "use"]:
-            message = f"a `use:` entry holds only `use`; found `{extra[0]}`"
-            self.error(src.at(extra[0]).key(), "E508", message)
         target = self.include(body, src, file, len(chain))
         if target is None:
             return None
@@ -831,119 +708,7 @@ class Expander:
         return f"{self.relative(path)}#{name}"
 
     def relative(self, file: str) -> str:
-        try:
-            return Path(file).resolve().relative_to(self.folder).as_posix()
-        except ValueError:
-            return file
-
-    # ------------------------------------------------------------ resolution
-
-    def materialize(self, value: Any) -> Any:
-        """``value`` with every ``Ref`` resolved; all of a block's outputs splice into a list."""
-        if isinstance(value, Ref):
-            return self.resolve(value)
-        if isinstance(value, list):
-            items: list[Any] = []
-            for v in value:
-                found = self.materialize(v)
-                items += found if isinstance(v, Ref) and isinstance(found, list) else [found]
-            return items
-        if isinstance(value, dict):
-            return {k: self.materialize(v) for k, v in value.items()}
-        return value
-
-    def resolve(self, ref: Ref, seen: tuple[int, ...] = ()) -> str | list[str]:
-        """The flat reference ``ref`` stands for: a list for all of a block's outputs.
-
-        Follows aliases (block inputs, block outputs, dropped and zero-times repeated
-        nodes) in a loop, not by recursion, so long chains cost no stack.
-        """
-        hops: list[tuple[Ref, str, str | None]] = []  # the aliases followed, outermost first
-        while True:
-            match = LOCAL_REFERENCE.fullmatch(ref.text) if isinstance(ref.text, str) else None
-            if match is None:
-                return ref.text  # the schema reports it
-            name, index = match["name"], match["index"]
-            target = ref.scope.refs.get(name)
-            if target is None or isinstance(target, Failed):
-                return self.unknown(ref, name, target, hops)
-            if id(target) in seen:
-                message = f"`{name}` stands for itself through dropped nodes"
-                self.error(ref.src.value(), "E512", message)
-                return self.failed(name, ref.scope).placeholder
-            seen = (*seen, id(target))
-            if isinstance(target, Concrete):
-                found: str | list[str] = _indexed(target.name, index)
-                break
-            if isinstance(target, Outputs):
-                found = self._output(ref, name, index, target, seen)
-                break
-            if isinstance(target, Dropped):
-                single = _single(target.inputs)
-                if single is None:
-                    message = (
-                        f"`{name}` was dropped by its `when`; a dropped node stands for its "
-                        "input, and it does not have exactly one"
-                    )
-                    self.error(ref.src.value(), "E512", message)
-                    return self.failed(name, ref.scope).placeholder
-                target = Alias(Ref(target.scope, single, target.src.at("inputs")))
-            hops.append((ref, name, index))
-            ref = target.ref
-        for outer, name, index in reversed(hops):
-            found = self._index(outer, name, index, found)
-        return found
-
-    def unknown(
-        self, ref: Ref, name: str, target: Failed | None, hops: list[tuple[Ref, str, str | None]]
-    ) -> str:
-        """A name that stands for nothing: reported where it was written, once."""
-        scope = ref.scope
-        if isinstance(target, Failed):
-            return target.placeholder
-        if scope.block is not None:
-            hint = did_you_mean(name, scope.refs) or (
-                "a block sees only its inputs and its own nodes; pass tensors in through `inputs`"
-            )
-            message = f"block `{scope.block}` has no input or node `{name}`"
-            self.error(ref.src.value(), "E506", message, hint)
-            return self.failed(name, scope).placeholder
-        if not hops:
-            return ref.text  # the graph check reports it, where it is used
-        hint = did_you_mean(name, scope.refs)
-        self.error(ref.src.value(), "E300", f"unknown reference `{name}`", hint)
-        return self.failed(name, scope).placeholder
-
-    def _index(
-        self, ref: Ref, name: str, index: str | None, found: str | list[str]
-    ) -> str | list[str]:
-        """What ``name[index]`` means, ``name`` standing for ``found``."""
-        if index is None:
-            return found
-        if isinstance(found, list):
-            if int(index) < len(found):
-                return found[int(index)]
-            message = f"`{name}[{index}]`: `{name}` stands for {len(found)} outputs"
-            self.error(ref.src.value(), "E506", message)
-            return self.failed(name, ref.scope).placeholder
-        if "[" in found:
-            message = f"`{name}` stands for `{found}`, which is already indexed"
-            self.error(ref.src.value(), "E506", message)
-        return _indexed(found, index)
-
-    def _output(
-        self, ref: Ref, name: str, index: str | None, target: Outputs, seen: tuple
-    ) -> str | list[str]:
-        count = len(target.refs)
-        if index is None:  # all of them, in order
-            found = [self.resolve(r, seen) for r in target.refs]
-            return [f for item in found for f in (item if isinstance(item, list) else [item])]
-        if int(index) >= count:
-            message = f"`{name}[{index}]`: block `{target.block}` has {count} outputs"
-            hint = f"write `{name}[0]` … `{name}[{count - 1}]`"
-            self.error(ref.src.value(), "E506", message, hint)
-            return self.failed(name, ref.scope).placeholder
-        return self.resolve(target.refs[int(index)], seen)
+        return includes.relative(file, self.folder)
 
     def error(self, where: Location, code: str, message: str, hint: str | None = None) -> None:
         found = Diagnostic.at(where, code, message, hint)
@@ -952,33 +717,9 @@ class Expander:
             self.diagnostics.append(found)
 
 
-@dataclass
-class BlockDef:
-    name: str
-    data: dict[str, Any]
-    src: Src
-    home: SpecFile
-    key: str  # file#name: identifies the block across includes
-
-    def value(self, key: str) -> Any:
-        return self.data.get(key)
-
-    def seen_from(self, via: tuple[Note, ...]) -> BlockDef:
-        return replace(self, src=replace(self.src, via=via))
-
-
-# ---------------------------------------------------------------- helpers
-
-
 def _place(first: Location, second: Location) -> str:
     """``line N``, or ``FILE:N`` when the two places are in different files."""
     return f"line {first.line}" if first.file == second.file else f"{first.file}:{first.line}"
-
-
-def _included(d: Diagnostic, where: Location) -> Diagnostic:
-    """A diagnostic in an included file, with a note naming the ``use:`` that included it."""
-    note = Note("in the file included", where.file, where.line, where.column)
-    return replace(d, notes=(*d.notes, note))
 
 
 def _block_names(value: Any) -> Iterator[str]:
@@ -993,26 +734,6 @@ def _block_names(value: Any) -> Iterator[str]:
             yield from _block_names(item)
 
 
-def _names(value: Any) -> list[str] | None:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-        return list(value)
-    return None
-
-
-def _single(inputs: Any) -> str | None:
-    if isinstance(inputs, str):
-        return inputs
-    if isinstance(inputs, list) and len(inputs) == 1 and isinstance(inputs[0], str):
-        return inputs[0]
-    return None
-
-
-def _indexed(name: str, index: str | None) -> str:
-    return name if index is None else f"{name}[{index}]"
-
-
 def _keys(keys: tuple[str, ...]) -> str:
     return ", ".join(f"`{k}`" for k in keys)
 
@@ -1021,17 +742,3 @@ def _expr_hint(message: str) -> str | None:
     if "is not allowed" in message or "functions allowed" in message:
         return "expressions allow arithmetic, comparisons, and/or/not, `a if c else b`, [i]"
     return None
-
-
-def _folder(file: str) -> Path:
-    if file.startswith("<"):
-        return Path.cwd().resolve()
-    return Path(file).resolve().parent
-
-
-def _shown(target: Path) -> Path:
-    """``target`` relative to the working directory when it is below it (shorter messages)."""
-    try:
-        return target.relative_to(Path.cwd().resolve())
-    except ValueError:
-        return target

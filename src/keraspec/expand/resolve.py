@@ -1,0 +1,135 @@
+"""Second step of expansion: every ``Ref`` placeholder → the flat reference it stands for.
+
+Aliases (block inputs and outputs, dropped and zero-times repeated nodes) are
+followed in a loop, not by recursion, so long chains cost no stack.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from ..diagnostics import Location, did_you_mean
+from .scope import Alias, Concrete, Dropped, Failed, Outputs, Ref, Scope, indexed, single_input
+
+LOCAL_REFERENCE = re.compile(r"(?P<name>[A-Za-z0-9_][A-Za-z0-9_-]*)(?:\[(?P<index>[0-9]+)\])?")
+
+
+class Resolver:
+    """Resolves references, reporting through the expander's ``error`` and ``failed``."""
+
+    def __init__(
+        self,
+        error: Callable[[Location, str, str, str | None], None],
+        failed: Callable[[str, Scope], Failed],
+    ):
+        self.error = error
+        self.failed = failed
+
+    def materialize(self, value: Any) -> Any:
+        """``value`` with every ``Ref`` resolved; all of a block's outputs splice into a list."""
+        if isinstance(value, Ref):
+            return self.resolve(value)
+        if isinstance(value, list):
+            items: list[Any] = []
+            for v in value:
+                found = self.materialize(v)
+                items += found if isinstance(v, Ref) and isinstance(found, list) else [found]
+            return items
+        if isinstance(value, dict):
+            return {k: self.materialize(v) for k, v in value.items()}
+        return value
+
+    def resolve(self, ref: Ref, seen: tuple[int, ...] = ()) -> str | list[str]:
+        """The flat reference ``ref`` stands for: a list for all of a block's outputs.
+
+        Follows aliases (block inputs, block outputs, dropped and zero-times repeated
+        nodes) in a loop, not by recursion, so long chains cost no stack.
+        """
+        hops: list[tuple[Ref, str, str | None]] = []  # the aliases followed, outermost first
+        while True:
+            match = LOCAL_REFERENCE.fullmatch(ref.text) if isinstance(ref.text, str) else None
+            if match is None:
+                return ref.text  # the schema reports it
+            name, index = match["name"], match["index"]
+            target = ref.scope.refs.get(name)
+            if target is None or isinstance(target, Failed):
+                return self.unknown(ref, name, target, hops)
+            if id(target) in seen:
+                message = f"`{name}` stands for itself through dropped nodes"
+                self.error(ref.src.value(), "E512", message)
+                return self.failed(name, ref.scope).placeholder
+            seen = (*seen, id(target))
+            if isinstance(target, Concrete):
+                found: str | list[str] = indexed(target.name, index)
+                break
+            if isinstance(target, Outputs):
+                found = self._output(ref, name, index, target, seen)
+                break
+            if isinstance(target, Dropped):
+                single = single_input(target.inputs)
+                if single is None:
+                    message = (
+                        f"`{name}` was dropped by its `when`; a dropped node stands for its "
+                        "input, and it does not have exactly one"
+                    )
+                    self.error(ref.src.value(), "E512", message)
+                    return self.failed(name, ref.scope).placeholder
+                target = Alias(Ref(target.scope, single, target.src.at("inputs")))
+            hops.append((ref, name, index))
+            ref = target.ref
+        for outer, name, index in reversed(hops):
+            found = self._index(outer, name, index, found)
+        return found
+
+    def unknown(
+        self, ref: Ref, name: str, target: Failed | None, hops: list[tuple[Ref, str, str | None]]
+    ) -> str:
+        """A name that stands for nothing: reported where it was written, once."""
+        scope = ref.scope
+        if isinstance(target, Failed):
+            return target.placeholder
+        if scope.block is not None:
+            hint = did_you_mean(name, scope.refs) or (
+                "a block sees only its inputs and its own nodes; pass tensors in through `inputs`"
+            )
+            message = f"block `{scope.block}` has no input or node `{name}`"
+            self.error(ref.src.value(), "E506", message, hint)
+            return self.failed(name, scope).placeholder
+        if not hops:
+            return ref.text  # the graph check reports it, where it is used
+        hint = did_you_mean(name, scope.refs)
+        self.error(ref.src.value(), "E300", f"unknown reference `{name}`", hint)
+        return self.failed(name, scope).placeholder
+
+    def _index(
+        self, ref: Ref, name: str, index: str | None, found: str | list[str]
+    ) -> str | list[str]:
+        """What ``name[index]`` means, ``name`` standing for ``found``."""
+        if index is None:
+            return found
+        if isinstance(found, list):
+            if int(index) < len(found):
+                return found[int(index)]
+            message = f"`{name}[{index}]`: `{name}` stands for {len(found)} outputs"
+            self.error(ref.src.value(), "E506", message)
+            return self.failed(name, ref.scope).placeholder
+        if "[" in found:
+            message = f"`{name}` stands for `{found}`, which is already indexed"
+            self.error(ref.src.value(), "E506", message)
+        return indexed(found, index)
+
+    def _output(
+        self, ref: Ref, name: str, index: str | None, target: Outputs, seen: tuple
+    ) -> str | list[str]:
+        count = len(target.refs)
+        if index is None:  # all of them, in order
+            found = [self.resolve(r, seen) for r in target.refs]
+            return [f for item in found for f in (item if isinstance(item, list) else [item])]
+        if int(index) >= count:
+            message = f"`{name}[{index}]`: block `{target.block}` has {count} outputs"
+            hint = f"write `{name}[0]` … `{name}[{count - 1}]`"
+            self.error(ref.src.value(), "E506", message, hint)
+            return self.failed(name, ref.scope).placeholder
+        return self.resolve(target.refs[int(index)], seen)
