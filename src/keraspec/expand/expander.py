@@ -606,26 +606,31 @@ class Expander:
                 self.error(src.at("use").value(), "E508", message, hint)
                 return None
             return self.definition(included, target_name, [*chain, key], origin or src)
+        if not self.well_formed(name, body, src):
+            return None
+        return BlockDef(name, body, src, file, key)
+
+    def well_formed(self, name: str, body: dict, src: Src) -> bool:
+        """Whether a block definition has the parts a use needs (reporting what is wrong)."""
         for k in body:
             if k not in BLOCK_KEYS:
                 hint = did_you_mean(str(k), BLOCK_KEYS) or f"a block has {_keys(BLOCK_KEYS)}"
                 self.error(src.at(k).key(), "E511", f"unknown key `{k}` in block `{name}`", hint)
-        inputs = names_of(body.get("inputs")) or []
-        for node in body.get("nodes") or {}:
-            if node in inputs:
-                message = f"node `{node}` of block `{name}` has the name of one of its inputs"
-                self.error(src.at("nodes", node).key(), "E511", message, "rename the node")
-                return None
-        definition = BlockDef(name, body, src, file, key)
         for part in ("inputs", "outputs"):
             if body.get(part) is None or (part == "inputs" and names_of(body[part]) is None):
                 message = f"block `{name}` needs `{part}`: a name or a list of names"
                 self.error(src.at(part).value(), "E511", message)
-                return None
+                return False
         if not isinstance(body.get("params", {}), dict):
             self.error(src.at("params").value(), "E511", "`params` must be a mapping")
-            return None
-        return definition
+            return False
+        inputs = names_of(body["inputs"])
+        for node in body.get("nodes") or {}:
+            if node in inputs:
+                message = f"node `{node}` of block `{name}` has the name of one of its inputs"
+                self.error(src.at("nodes", node).key(), "E511", message, "rename the node")
+                return False
+        return True
 
     def include(self, body: dict, src: Src, file: SpecFile, depth: int) -> tuple | None:
         """The file and entry name a ``use: path#name`` points at, confined to the folder."""

@@ -121,6 +121,8 @@ class Scope:
 
 @dataclass
 class BlockDef:
+    """A block definition as written, with where it was written and the file it lives in."""
+
     name: str
     data: dict[str, Any]
     src: Src
