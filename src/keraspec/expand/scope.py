@@ -29,10 +29,16 @@ class Src:
         return Src(self.smap, (*self.path, *sub), self.via)
 
     def value(self) -> Location:
-        return replace(self.smap.value(self.path), via=self.via)
+        return self._via(self.smap.value(self.path))
 
     def key(self) -> Location:
-        return replace(self.smap.key(self.path), via=self.via)
+        return self._via(self.smap.key(self.path))
+
+    def _via(self, where: Location) -> Location:
+        if not self.via:
+            return where
+        # Built directly: dataclasses.replace costs more than the rest of expansion.
+        return Location(where.file, where.line, where.column, where.source_line, self.via)
 
     def used(self, message: str) -> tuple[Note, ...]:
         """The use-site chain of content expanded from here, innermost first."""
