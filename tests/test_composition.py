@@ -479,10 +479,18 @@ def test_i_in_when_has_a_hint(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("prefix", "message"),
     [
-        ('"x y"', "`prefix` must be letters, digits, `_` and `-`; got 'x y'"),
-        ('"a.b"', "`prefix` must be letters, digits, `_` and `-`; got 'a.b'"),
-        ('"9"', "`prefix` must be letters, digits, `_` and `-`; got '9' | hint: at the top level"),
-        ("[1]", "`prefix` must be letters, digits, `_` and `-`; got [1]"),
+        ('"x y"', "`prefix` must be letters, digits, `_` and `-`; got text 'x y'"),
+        ('"a.b"', "`prefix` must be letters, digits, `_` and `-`; got text 'a.b'"),
+        (
+            '"9"',
+            "`prefix` must be letters, digits, `_` and `-`; got text '9' | hint: at the top level",
+        ),
+        ("[1]", "`prefix` must be letters, digits, `_` and `-`; got a list"),
+        (
+            '"block{i}"',
+            "`prefix` must be letters, digits, `_` and `-`; got text 'block{i}'"
+            " | hint: a value goes in as `${...}`",
+        ),
     ],
 )
 def test_bad_prefixes(tmp_path: Path, prefix: str, message: str) -> None:
@@ -501,8 +509,8 @@ def test_expanded_name_may_not_take_an_input_name(tmp_path: Path) -> None:
     text += "blocks: {b: {inputs: x, nodes: {d: {type: Dense, units: 1, inputs: x}}, outputs: d}}\n"
     text += "nodes: {u: {block: b, inputs: u_d}}\noutputs: u\n"
     found = codes(tmp_path, text)
-    assert found[1].startswith("4:33 E507 expanded node name `u_d` is made twice (an input has it)")
-    assert found[1].endswith("note: in block `b` used by node `u` at 5:9")
+    assert found[0].startswith("4:33 E507 expanded node name `u_d` is made twice (an input has it)")
+    assert found[0].endswith("note: in block `b` used by node `u` at 5:9")
 
 
 def test_block_node_may_not_shadow_a_block_input(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import catalog_check, graph
 from . import lower as lowering
-from .diagnostics import Diagnostic, SpecError, one_per_place, sort_key
+from .diagnostics import Diagnostic, SpecError, errors_in, one_per_place, sort_key
 from .dump import dumps
 from .expand import expand
 from .ir import Program
@@ -34,6 +34,9 @@ __all__ = ["build", "dumps", "load", "loads", "lower", "validate"]
 
 
 Params = dict[str, Any] | None
+# Warnings that an error elsewhere can cause: an input or node cut off from the
+# outputs by a misspelled reference. Shown once the errors are fixed.
+CONSEQUENTIAL = frozenset({"W320", "W321"})
 
 
 def load(path: str | Path, params: Params = None) -> Spec:
@@ -70,6 +73,8 @@ def validate(spec_or_path: Spec | str | Path, params: Params = None) -> list[Dia
             spec, dropped = partial
             found += _checks(spec, dropped | doc.unresolved)
     found = doc.diagnostics + not_already_reported(found, doc)
+    if errors_in(found):  # a broken reference also disconnects nodes: say only what is wrong
+        found = [d for d in found if d.code not in CONSEQUENTIAL]
     return sorted(one_per_place(found), key=sort_key)
 
 

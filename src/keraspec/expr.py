@@ -70,10 +70,27 @@ class ExprError(ValueError):
     ``unknown_name`` is set when the cause is a name that is not defined.
     """
 
-    def __init__(self, message: str, hint: str | None = None, unknown_name: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        unknown_name: str | None = None,
+        reported: bool = False,
+    ):
         super().__init__(message)
         self.hint = hint
         self.unknown_name = unknown_name
+        self.reported = reported  # it uses a value whose own error is reported already
+
+
+class _Poisoned:
+    """The value of a parameter whose expression failed (and was reported)."""
+
+    def __repr__(self) -> str:
+        return "<failed>"
+
+
+POISONED = _Poisoned()
 
 
 def evaluate(text: str, names: Mapping[str, Any]) -> Any:
@@ -113,6 +130,8 @@ class _Evaluator:
 
     def visit_Name(self, node: ast.Name) -> Any:
         if node.id in self.names:
+            if self.names[node.id] is POISONED:  # reported where it failed: say nothing more
+                raise ExprError(f"`{node.id}` failed", reported=True)
             return bounded(self.names[node.id])
         if node.id in ("true", "false", "null"):
             return {"true": True, "false": False, "null": None}[node.id]
@@ -196,8 +215,19 @@ class _Evaluator:
 
 def _numbers(node: ast.AST, *values: Any) -> None:
     if not all(isinstance(v, Number) for v in values):
-        shown = ", ".join(type(v).__name__ for v in values)
+        shown = ", ".join(kind(v) for v in values)
         raise ExprError(f"`{ast.unparse(node)}` needs numbers, got {shown}")
+
+
+def kind(value: Any) -> str:
+    """A value as the spec would write it: `2`, `true`, `null`, `text 'relu'`, `a list`."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return f"text {value!r}"
+    return "a list" if isinstance(value, list) else repr(value)
 
 
 def bounded(value: Any) -> Any:

@@ -181,6 +181,9 @@ def _yaml_error(e: yaml.MarkedYAMLError, smap: SourceMap) -> Diagnostic:
         return Diagnostic.at(where, "E100", "a spec holds one YAML document; found a second one")
     if "flow" in (e.context or "") and "'['" in problem:
         hint = 'inside `[...]` or `{...}`, quote references with an index: "enc[1]"'
+    line = where.source_line or ""
+    if "flow" in (e.context or "") and "'{'" in problem and "${" in line:
+        hint = 'inside `[...]` or `{...}`, quote `${...}` values: "${w * 2}"'
     return Diagnostic.at(where, "E100", f"invalid YAML: {problem}{context}", hint)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import Diagnostic, Location, SpecError, did_you_mean
-from ..expr import ExprError, bounded, evaluate
+from ..expr import POISONED, ExprError, bounded, evaluate, kind
 from ..loader import Document, SourceMap, load_file
 from . import includes
 from .resolve import Resolver
@@ -87,6 +87,7 @@ class Expander:
         self.diagnostics: list[Diagnostic] = []
         self.reported: set[Diagnostic] = set()
         self.failed_at: set[Location] = set()  # values whose `${...}` failed (reported)
+        self.declared_later: set[str] = set()  # params below the one being evaluated
         self.unresolved: set[tuple[Any, ...]] = set()
         self.files: dict[Path, SpecFile] = {}
         self.node_count = 0
@@ -157,13 +158,31 @@ class Expander:
             env: dict[str, Any] = {}
             if declared is not None and not isinstance(declared, dict):
                 self.error(src.value(), "E511", "`params` must be a mapping of names to values")
-            for name, value in (declared if isinstance(declared, dict) else {}).items():
+            names = list(declared) if isinstance(declared, dict) else []
+            for i, name in enumerate(names):
                 if overrides and name in overrides:
                     env[name] = overrides[name]
+                elif declared[name] == REQUIRED and file is self.root:
+                    message = f"parameter `{name}` is required"
+                    hint = f"give it a value: --set {name}=VALUE, or params= in Python"
+                    self.error(src.at(name).value(), "E500", message, hint)
+                    env[str(name)] = POISONED
                 else:  # a default may use the parameters before it
-                    env[str(name)] = self.copy(value, src.at(name), env, None)
+                    self.declared_later = set(map(str, names[i + 1 :]))
+                    env[str(name)] = self.evaluated(declared[name], src.at(name), env)
+            self.declared_later = set()
             file.env = env
         return file.env
+
+    def evaluated(self, value: Any, src: Src, env: dict[str, Any]) -> Any:
+        """``value`` with its ``${...}`` evaluated, or ``POISONED`` if that failed.
+
+        A poisoned parameter makes every expression that uses it fail silently: its
+        own error is the one to fix, and it is reported once.
+        """
+        failures = len(self.failed_at)
+        result = self.copy(value, src, env, None)
+        return POISONED if len(self.failed_at) > failures else result
 
     def copy(self, value: Any, src: Src, env: dict[str, Any], out: DataPath | None) -> Any:
         """``value`` with every ``${...}`` evaluated; positions recorded under ``out``."""
@@ -198,9 +217,15 @@ class Expander:
                 raise ExprError(f"`{text}` opens `${{` without closing it", "write `${name}`")
             return bounded(PLACEHOLDER.sub(lambda m: self._piece(m, env), text))
         except ExprError as e:
-            code = "E500" if e.unknown_name else "E501"
-            self.error(src.value(), code, str(e), e.hint or _expr_hint(str(e)))
             self.failed_at.add(src.value())
+            if not e.reported:
+                code = "E500" if e.unknown_name else "E501"
+                hint = e.hint or _expr_hint(str(e))
+                if e.unknown_name in self.declared_later:
+                    hint = (
+                        f"`{e.unknown_name}` is declared below; a default may use only those above"
+                    )
+                self.error(src.value(), code, str(e), hint)
             return text
 
     @staticmethod
@@ -225,8 +250,9 @@ class Expander:
         if src.at("repeat").value() in self.failed_at:
             return 1  # its expression is reported already
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_REPEAT:
-            message = f"`repeat` must be a whole number from 0 to {MAX_REPEAT:,}; got {value!r}"
-            self.error(src.at("repeat").value(), "E502", message)
+            message = f"`repeat` must be a whole number from 0 to {MAX_REPEAT:,}; got {kind(value)}"
+            hint = f"write `${{{value}}}`" if isinstance(value, str) and value in env else None
+            self.error(src.at("repeat").value(), "E502", message, hint)
             return 1
         return value
 
@@ -237,8 +263,13 @@ class Expander:
         if src.at("when").value() in self.failed_at:
             return True  # its expression is reported already
         if not isinstance(value, bool):
-            message = f"`when` must be true or false; got {value!r}"
-            self.error(src.at("when").value(), "E502", message, "write a comparison: ${x > 1}")
+            message = f"`when` must be true or false; got {kind(value)}"
+            hint = "write a comparison: ${x > 1}"
+            if isinstance(value, str) and value in env:
+                hint = f"write `${{{value}}}` for the value of parameter `{value}`"
+            elif isinstance(value, str) and value.lower() in ("true", "false"):
+                hint = f"write {value.lower()} without quotes"
+            self.error(src.at("when").value(), "E502", message, hint)
             return True
         return value
 
@@ -304,6 +335,11 @@ class Expander:
         if "block" in body:
             self.use_block(name, body, src, scope)
             return
+        for key in ("with", "prefix"):
+            if key in body:
+                message = f"`{key}` belongs to block uses; node `{name}` has no `block:`"
+                self.error(src.at(key).key(), "E505", message)
+        body = {k: v for k, v in body.items() if k not in ("with", "prefix")}
         repeat = self.count(body, src, scope.env)
         plain = {k: v for k, v in body.items() if k not in ("repeat", "when")}
         if repeat is None:
@@ -447,19 +483,21 @@ class Expander:
     def prefix(
         self, name: str, body: dict, src: Src, env: dict, repeat: int | None, k: int, scope: Scope
     ) -> str:
+        value = None
         if "prefix" in body:
             value = self.copy(body["prefix"], src.at("prefix"), env, None)
             if isinstance(value, int) and not isinstance(value, bool):
                 value = str(value)  # `prefix: ${i}`
             ok = isinstance(value, str) and PREFIX.fullmatch(value)
-            if not ok or (
-                value and not scope.prefix and not value[0].isalpha() and value[0] != "_"
-            ):
-                message = f"`prefix` must be letters, digits, `_` and `-`; got {value!r}"
+            starts_badly = ok and value and not scope.prefix and not value[0].isalpha()
+            if not ok or (starts_badly and value[0] != "_"):
+                message = f"`prefix` must be letters, digits, `_` and `-`; got {kind(value)}"
                 hint = "at the top level it must start with a letter or `_`" if ok else None
+                if isinstance(value, str) and "{" in value and "${" not in value:
+                    hint = 'a value goes in as `${...}`: prefix: "block${i + 1}"'
                 self.error(src.at("prefix").value(), "E505", message, hint)
-                value = name
-        else:
+                value = None  # named as if there were no prefix: no name clashes follow
+        if value is None:
             value = name if repeat is None else f"{name}_{k + 1}"
         return f"{scope.prefix}{value}_" if value else scope.prefix
 
@@ -525,10 +563,10 @@ class Expander:
     ) -> dict | None:
         """The block's parameters: ``with`` values (in the caller's terms) over defaults."""
         declared = definition.value("params") or {}
-        given = self.copy(written, src.at("with"), env, None)
-        if not isinstance(given, dict):
+        if not isinstance(written, dict):
             self.error(src.at("with").value(), "E505", "`with` must be a mapping of parameters")
             return None
+        given = {k: self.evaluated(v, src.at("with", k), env) for k, v in written.items()}
         unknown = [key for key in given if key not in declared]
         for key in unknown:
             hint = did_you_mean(str(key), declared)
@@ -536,7 +574,10 @@ class Expander:
             self.error(src.at("with", key).key(), "E500", message, hint)
         ok = not unknown
         bound = dict(self.file_params(home))
-        for pname, default in declared.items():
+        names = list(declared)
+        for i, pname in enumerate(names):
+            self.declared_later = set(map(str, names[i + 1 :]))
+            default = declared[pname]
             if pname in given:
                 bound[pname] = given[pname]
             elif default == REQUIRED and unknown:
@@ -547,7 +588,8 @@ class Expander:
                 self.error(src.at("block").value(), "E505", message, hint)
                 ok = False
             else:
-                bound[pname] = self.copy(default, definition.src.at("params", pname), bound, None)
+                bound[pname] = self.evaluated(default, definition.src.at("params", pname), bound)
+        self.declared_later = set()
         return bound if ok else None
 
     def find_block(self, written: Any, src: Src, scope: Scope) -> tuple | None:
