@@ -570,3 +570,96 @@ def test_values_that_are_not_text_do_not_go_into_text(tmp_path: Path) -> None:
     assert codes(tmp_path, text) == [
         "5:14 E501 `${xs}` is a list; only numbers and strings go in text"
     ]
+
+
+# ---------------------------------------------------------------- found by a first user
+
+
+def test_a_failed_parameter_is_one_error_not_a_cascade(tmp_path: Path) -> None:
+    text = HEAD + (
+        "params: {blocks: [6, 12], c1: '${blocks[2] * 2}', c2: '${c1 + 1}'}\n"
+        "nodes: {h: {type: Dense, units: '${c2}', inputs: x, repeat: '${blocks[2]}'}}\n"
+        "outputs: h\n"
+    )
+    assert codes(tmp_path, text) == [
+        "4:31 E501 `blocks[2]`: index 2 is out of range",
+        "5:61 E501 `blocks[2]`: index 2 is out of range",
+    ]
+
+
+def test_required_top_level_parameter(tmp_path: Path) -> None:
+    text = (
+        HEAD
+        + "params: {width: required}\nnodes: {h: {type: Dense, units: '${width}', inputs: x}}\n"
+    )
+    text += "outputs: h\n"
+    path = spec(tmp_path, text)
+    assert [describe(d) for d in keraspec.validate(path)] == [
+        "4:17 E500 parameter `width` is required | hint: give it a value: --set width=VALUE,"
+        " or params= in Python"
+    ]
+    assert keraspec.load(path, params={"width": 3}).nodes["h"].args == {"units": 3}
+
+
+def test_forward_reference_between_parameters_has_a_hint(tmp_path: Path) -> None:
+    text = (
+        HEAD
+        + "params: {a: '${b + 1}', b: 1}\nnodes: {h: {type: Dense, units: '${a}', inputs: x}}\n"
+    )
+    text += "outputs: h\n"
+    assert codes(tmp_path, text) == [
+        "4:13 E500 unknown parameter `b` | hint: `b` is declared below; a default may use only"
+        " those above it"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("when", "hint"),
+    [
+        ("flag", "write `${flag}` for the value of parameter `flag`"),
+        ('"false"', "write false without quotes"),
+        ("3", "write a comparison: ${x > 1}"),
+    ],
+)
+def test_when_that_is_not_a_boolean(tmp_path: Path, when: str, hint: str) -> None:
+    node = f"{{type: Dense, units: 1, inputs: x, when: {when}}}"
+    text = HEAD + f"params: {{flag: true}}\nnodes: {{h: {node}}}\n"
+    text += "outputs: h\n"
+    [found] = codes(tmp_path, text)
+    assert found.endswith(f" | hint: {hint}")
+    assert "E502 `when` must be true or false; got " in found
+
+
+def test_unquoted_placeholder_in_a_flow_mapping_says_quote_it(tmp_path: Path) -> None:
+    text = HEAD + "params: {w: 2}\nnodes: {h: {type: Dense, units: ${w}, inputs: x}}\noutputs: h\n"
+    assert codes(tmp_path, text) == [
+        "5:34 E100 invalid YAML: expected ',' or '}', but got '{' (while parsing a flow mapping)"
+        ' | hint: inside `[...]` or `{...}`, quote `${...}` values: "${w * 2}"'
+    ]
+
+
+def test_with_on_a_plain_node(tmp_path: Path) -> None:
+    text = HEAD + "nodes: {h: {type: Dense, units: 1, inputs: x, with: {a: 1}}}\noutputs: h\n"
+    assert codes(tmp_path, text) == [
+        "4:47 E505 `with` belongs to block uses; node `h` has no `block:`"
+    ]
+
+
+def test_a_block_library_validates_on_its_own(tmp_path: Path) -> None:
+    (tmp_path / "lib.yaml").write_text(LIBRARY)
+    assert keraspec.validate(tmp_path / "lib.yaml") == []
+    (tmp_path / "bad.yaml").write_text(
+        "params: {a: '${b}'}\nblocks: {unit: {input: x, outputs: x}}\n"
+    )
+    assert [describe(d) for d in keraspec.validate(tmp_path / "bad.yaml")] == [
+        "1:13 E500 unknown parameter `b`",
+        "2:16 E511 block `unit` needs `inputs`: a name or a list of names",
+        "2:17 E511 unknown key `input` in block `unit` | hint: did you mean `inputs`?",
+    ]
+
+
+@pytest.mark.keras
+def test_compile_to_an_unwritable_place_is_a_usage_error(capsys) -> None:
+    mlp = Path(__file__).parent.parent / "specs" / "mlp.yaml"
+    assert main(["compile", str(mlp), "-o", "/proc/keraspec-test.keras"]) == ExitCode.USAGE
+    assert "/proc/keraspec-test.keras" in capsys.readouterr().err

@@ -13,7 +13,7 @@ from . import catalog_check, graph
 from . import lower as lowering
 from .diagnostics import Diagnostic, SpecError, errors_in, one_per_place, sort_key
 from .dump import dumps
-from .expand import expand
+from .expand import check_library, expand, is_library
 from .ir import Program
 from .loader import load_file, load_text
 from .parse import (
@@ -56,12 +56,16 @@ def validate(spec_or_path: Spec | str | Path, params: Params = None) -> list[Dia
     """Every error and warning in a spec, sorted by position. Never imports Keras.
 
     Entries with schema errors are reported and left out; the rest is still
-    checked, so one run shows everything.
+    checked, so one run shows everything. A block library (a file with `blocks:`
+    and no `keraspec:`) gets the checks it can have on its own.
     """
     if isinstance(spec_or_path, Spec):
         return _checks(spec_or_path)
     try:
-        doc = expand(load_file(spec_or_path), params)
+        doc = load_file(spec_or_path)
+        if is_library(doc.data) and not params:
+            return sorted(check_library(doc), key=sort_key)
+        doc = expand(doc, params)
     except SpecError as e:
         return sorted(e.diagnostics, key=sort_key)
     found = []

@@ -234,8 +234,11 @@ def check_output_path(output: Path) -> None:
 
 def save_atomically(model: Any, output: Path) -> None:
     """Write to a temporary file beside ``output``, then rename: no half-written models."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".keras", prefix=f".{output.stem}-", dir=output.parent)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(suffix=".keras", prefix=f".{output.stem}-", dir=output.parent)
+    except OSError as e:  # what os.access could not tell: /sys, /proc, a read-only mount
+        raise click.FileError(str(output), hint=e.strerror or str(e)) from None
     os.close(fd)
     try:
         model.save(tmp)

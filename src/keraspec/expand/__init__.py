@@ -13,6 +13,6 @@ the blocks it came through as notes. docs/composition.md describes the rules.
 - ``includes``: where a ``use:`` may point (inside the spec's folder, a file).
 """
 
-from .expander import expand, needs_expansion
+from .expander import check_library, expand, is_library, needs_expansion
 
-__all__ = ["expand", "needs_expansion"]
+__all__ = ["check_library", "expand", "is_library", "needs_expansion"]

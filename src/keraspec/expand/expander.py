@@ -64,12 +64,35 @@ def _composes(value: Any) -> bool:
     if isinstance(value, str):
         return "${" in value
     if isinstance(value, dict):
-        if any(k in value for k in ("repeat", "when", "block", "use")):
+        if any(k in value for k in ("repeat", "when", "block", "use", "with", "prefix")):
             return True
         return any(_composes(v) for v in value.values())
     if isinstance(value, list):
         return any(_composes(v) for v in value)
     return False
+
+
+LIBRARY_KEYS = frozenset({"params", "blocks", "models", "description"})
+
+
+def is_library(data: Any) -> bool:
+    """A file of blocks (and params, models) for other specs to include: no `keraspec:`."""
+    if not isinstance(data, dict) or "keraspec" in data:
+        return False
+    return bool(set(data) & {"blocks", "models"}) and set(data) <= LIBRARY_KEYS
+
+
+def check_library(doc: Document) -> list[Diagnostic]:
+    """What can be checked in a library on its own: its params and each block's shape.
+
+    A block's body is checked where a spec uses it, with the parameters it gets there.
+    """
+    expander = Expander(doc, {})
+    expander.root_params()
+    for name in expander.root.section("blocks"):
+        if isinstance(name, str):
+            expander.definition(expander.root, name, [])
+    return doc.diagnostics + expander.diagnostics
 
 
 def expand(doc: Document, params: dict[str, Any] | None = None) -> Document:
@@ -222,9 +245,8 @@ class Expander:
                 code = "E500" if e.unknown_name else "E501"
                 hint = e.hint or _expr_hint(str(e))
                 if e.unknown_name in self.declared_later:
-                    hint = (
-                        f"`{e.unknown_name}` is declared below; a default may use only those above"
-                    )
+                    hint = f"`{e.unknown_name}` is declared below; a default may use only those"
+                    hint += " above it"
                 self.error(src.value(), code, str(e), hint)
             return text
 
