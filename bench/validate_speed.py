@@ -55,7 +55,7 @@ def measure(folder: Path, nodes: int) -> tuple[int, float, float, float]:
     return nodes, pure, fast, validate
 
 
-APPLICATIONS = ("resnet50", "mobilenet_v2", "inception_v3")
+APPLICATIONS = ("resnet50", "mobilenet_v2", "inception_v3", "densenet121")
 
 
 def measure_expansion(folder: Path, name: str) -> tuple[str, int, int, float, float]:

@@ -23,6 +23,7 @@ CASES = [
     ("resnet50.yaml", "ResNet50", 25_636_712),
     ("mobilenet_v2.yaml", "MobileNetV2", 3_538_984),
     ("inception_v3.yaml", "InceptionV3", 23_851_784),
+    ("densenet121.yaml", "DenseNet121", 8_062_504),
 ]
 TOLERANCE = 1e-5
 
@@ -111,6 +112,12 @@ def test_mobilenet_alpha_changes_the_model_as_keras_does(alpha: float) -> None:
 def test_resnet_depths_give_resnet101() -> None:
     reference = keras.applications.ResNet101(weights=None)
     assert count("resnet50.yaml", depths=[3, 4, 23, 3]) == reference.count_params() == 44_707_176
+
+
+def test_densenet_blocks_give_densenet169() -> None:
+    reference = keras.applications.DenseNet169(weights=None)
+    assert count("densenet121.yaml", blocks=[6, 12, 32, 32]) == reference.count_params()
+    assert reference.count_params() == 14_307_880
 
 
 def test_resnet_stage_names_follow_keras() -> None:

@@ -30,6 +30,11 @@ MODELS = {
         "keras.src.applications.mobilenet_v2",
         ("MobileNetV2", "_inverted_res_block", "_make_divisible"),
     ),
+    "densenet121.yaml": (
+        "DenseNet121",
+        "keras.src.applications.densenet",
+        ("DenseNet", "DenseNet121", "dense_block", "transition_block", "conv_block"),
+    ),
     "inception_v3.yaml": (
         "InceptionV3",
         "keras.src.applications.inception_v3",
