@@ -663,3 +663,107 @@ def test_compile_to_an_unwritable_place_is_a_usage_error(capsys) -> None:
     mlp = Path(__file__).parent.parent / "specs" / "mlp.yaml"
     assert main(["compile", str(mlp), "-o", "/proc/keraspec-test.keras"]) == ExitCode.USAGE
     assert "/proc/keraspec-test.keras" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- found by a hostile review
+
+
+def test_a_spec_symlinked_out_of_its_folder_is_not_read(tmp_path: Path, capsys) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOKEN=ghp_SUPERSECRET: x\n")
+    (tmp_path / "specs").mkdir()
+    os.symlink(secret, tmp_path / "specs" / "env.yaml")
+    assert main(["validate", str(tmp_path / "specs" / "env.yaml")]) == ExitCode.INVALID
+    captured = capsys.readouterr()
+    assert "E001 cannot read file: it is a symlink to a file outside its folder" in captured.out
+    assert "SUPERSECRET" not in captured.out + captured.err
+
+
+def test_a_symlink_inside_the_folder_is_read(tmp_path: Path) -> None:
+    spec(
+        tmp_path, HEAD + "nodes: {h: {type: Dense, units: 1, inputs: x}}\noutputs: h\n", "real.yaml"
+    )
+    os.symlink("real.yaml", tmp_path / "alias.yaml")
+    assert keraspec.validate(tmp_path / "alias.yaml") == []
+
+
+def test_empty_blocks_nested_and_repeated_stop_at_the_work_limit(tmp_path: Path) -> None:
+    text = HEAD + (
+        "blocks:\n  b0: {inputs: x, nodes: {}, outputs: x}\n"
+        "  b1: {inputs: x, nodes: {r: {block: b0, inputs: x, repeat: 10000}}, outputs: r}\n"
+        "  b2: {inputs: x, nodes: {r: {block: b1, inputs: x, repeat: 10000}}, outputs: r}\n"
+        "nodes: {u: {block: b2, inputs: x}, out: {type: Dense, units: 1, inputs: u}}\n"
+        "outputs: out\n"
+    )
+    [found] = keraspec.validate(spec(tmp_path, text))
+    assert found.code == "E513"
+    assert found.message == "expanding the spec takes more than 1,000,000 steps"
+
+
+def test_a_large_shared_value_repeated_stops_at_the_work_limit(tmp_path: Path) -> None:
+    text = HEAD + (
+        "params:\n  a: &a [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]\n"
+        "  b: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
+        "  c: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+        "nodes: {h: {type: Dense, units: 1, kernel_initializer: '${c}', inputs: x,"
+        " repeat: 10000}}\noutputs: h\n"
+    )
+    assert [d.code for d in keraspec.validate(spec(tmp_path, text))] == ["E513"]
+
+
+def test_outputs_that_double_at_each_level_stop_at_a_thousand_tensors(tmp_path: Path) -> None:
+    levels = ["  n0: {block: pair, inputs: [x, x]}"]
+    levels += [f"  n{k}: {{block: pair, inputs: [n{k - 1}, n{k - 1}]}}" for k in range(1, 30)]
+    text = HEAD + "blocks: {pair: {inputs: [a, b], nodes: {}, outputs: [a, b]}}\nnodes:\n"
+    text += "\n".join(levels) + "\n  out: {type: Concatenate, inputs: n29}\noutputs: out\n"
+    found = keraspec.validate(spec(tmp_path, text))
+    assert [d.code for d in found] == ["E506"]
+    assert found[0].message == "`n9` stands for more than 1,000 tensors"
+
+
+def test_indexed_outputs_chained_a_thousand_times_need_no_stack(tmp_path: Path) -> None:
+    text = HEAD + (
+        "blocks:\n  id2: {inputs: [a, b], nodes: {}, outputs: [a, b]}\n"
+        "  step:\n    inputs: [a, b]\n    nodes:\n      p: {block: id2, inputs: [a, b]}\n"
+        "      q: {block: id2, inputs: ['p[0]', 'p[1]']}\n    outputs: ['q[0]', 'q[1]']\n"
+        "nodes:\n  s: {block: step, inputs: [x, x], repeat: 1000}\n"
+        "  out: {type: Add, inputs: ['s[0]', 's[1]']}\noutputs: out\n"
+    )
+    assert keraspec.load(spec(tmp_path, text)).nodes["out"].inputs == ["x", "x"]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("[0x" + "f" * 40 + "]", "integer with 160 bits is too large"),
+        ("[{type: Dense, units: 3, inputs: top}]", "the result is a mapping, not a number"),
+    ],
+)
+def test_list_parameters_hold_only_plain_values(tmp_path: Path, value: str, message: str) -> None:
+    text = (
+        HEAD
+        + f"params:\n  p: {value}\nnodes: {{h: {{type: Dense, units: '${{p[0]}}', inputs: x}}}}\n"
+    )
+    text += "outputs: h\n"
+    [found] = keraspec.validate(spec(tmp_path, text))
+    assert found.code == "E501" and message in found.message
+
+
+def test_a_very_long_include_path_is_a_located_error(tmp_path: Path) -> None:
+    [found] = keraspec.validate(spec(tmp_path, uses("a" * 300 + ".yaml#unit")))
+    assert found.code == "E508" and found.message.startswith("cannot read")
+
+
+def test_a_number_too_long_to_read_is_a_located_error(tmp_path: Path, capsys) -> None:
+    text = HEAD + "nodes: {h: {type: Dense, units: " + "9" * 5000 + ", inputs: x}}\noutputs: h\n"
+    path = spec(tmp_path, text)
+    assert main(["validate", str(path)]) == ExitCode.INVALID
+    out = capsys.readouterr().out
+    assert "4:33: E100 invalid YAML: cannot read `99999999999999999999…` as a value" in out
+    assert max(len(line) for line in out.splitlines()) < 260  # the echoed line is clipped
+
+
+def test_echoed_source_lines_show_no_emoji(tmp_path: Path, capsys) -> None:
+    text = HEAD + "nodes: {h: {type: Dnse, units: 1, inputs: x}}  # :x:\noutputs: h\n"
+    assert main(["validate", str(spec(tmp_path, text))]) == ExitCode.INVALID
+    assert "# :x:" in capsys.readouterr().out

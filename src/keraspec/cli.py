@@ -34,8 +34,9 @@ class ExitCode(IntEnum):
     INTERNAL = 3  # a bug in keraspec; the message asks for a report
 
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# No emoji codes: `:x:` in an echoed source line is text, not ❌.
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def expand_paths(patterns: tuple[str, ...]) -> list[Path]:

@@ -197,7 +197,7 @@ class _Evaluator:
             raise ExprError(f"`{ast.unparse(node)}`: only lists can be indexed, by integers")
         if not -len(value) <= index < len(value):
             raise ExprError(f"`{ast.unparse(node)}`: index {index} is out of range")
-        return value[index]
+        return bounded(value[index])
 
     def visit_Call(self, node: ast.Call) -> Any:
         name = node.func.id if isinstance(node.func, ast.Name) else None
@@ -230,30 +230,46 @@ def kind(value: Any) -> str:
     return "a list" if isinstance(value, list) else repr(value)
 
 
+def size(value: Any) -> int:
+    """How many values ``value`` holds, nested lists counted through."""
+    count, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, list):
+            stack.extend(item)
+    return count
+
+
 def bounded(value: Any) -> Any:
-    """``value`` if it is a plain, finite, reasonably sized value; else ``ExprError``."""
+    """``value`` if it is a plain, finite, reasonably sized value; else ``ExprError``.
+
+    Lists are checked to the last element, so nothing large or foreign (a mapping
+    from a YAML parameter) hides inside one.
+    """
+    count = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        count += 1
+        if count > MAX_ITEMS:
+            raise ExprError(f"a list of more than {MAX_ITEMS:,} values is too large")
+        if isinstance(item, list):
+            stack.extend(item)
+        else:
+            _plain(item)
+    return value
+
+
+def _plain(value: Any) -> None:
     if isinstance(value, bool) or value is None:
-        return value
+        return
     if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
         raise ExprError(f"integer with {value.bit_length()} bits is too large")
     if isinstance(value, float) and not math.isfinite(value):
         raise ExprError(f"the result is {value}, not a finite number")
     if isinstance(value, str) and len(value) > MAX_TEXT:
         raise ExprError(f"a string of {len(value):,} characters is longer than {MAX_TEXT:,}")
-    if isinstance(value, list) and _items(value) > MAX_ITEMS:
-        raise ExprError(f"a list of more than {MAX_ITEMS:,} values is too large")
-    if not isinstance(value, (int, float, str, list)):
-        raise ExprError(f"the result is a {type(value).__name__}, not a number, string or list")
-    return value
-
-
-def _items(value: list[Any], limit: int = MAX_ITEMS) -> int:
-    """Values in a nested list, counting stops past ``limit``."""
-    count = 0
-    stack = [value]
-    while stack and count <= limit:
-        for item in stack.pop():
-            count += 1
-            if isinstance(item, list):
-                stack.append(item)
-    return count
+    if not isinstance(value, (int, float, str)):
+        what = "mapping" if isinstance(value, dict) else type(value).__name__
+        raise ExprError(f"the result is a {what}, not a number, string or list")

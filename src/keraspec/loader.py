@@ -82,6 +82,11 @@ class Document:
 
 def load_file(path: str | Path) -> Document:
     path = Path(path)
+    if path.is_symlink() and not _stays_in_folder(path):
+        # A pull request can add `spec.yaml -> /proc/self/environ`: its content
+        # would be echoed in messages. A spec is read where it is, or not at all.
+        message = "cannot read file: it is a symlink to a file outside its folder"
+        raise SpecError([Diagnostic.at(Location(str(path), 0, 0), "E001", message)])
     try:
         raw = path.read_bytes()
     except OSError as e:
@@ -95,6 +100,13 @@ def load_file(path: str | Path) -> Document:
         diag = Diagnostic.at(where, "E002", "file is not valid UTF-8 text")
         raise SpecError([diag]) from e
     return load_text(text, str(path))
+
+
+def _stays_in_folder(path: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(path.absolute().parent.resolve())
+    except (OSError, RuntimeError):  # a symlink loop: reading it fails with its own error
+        return True
 
 
 def load_text(text: str, source: str = "<string>") -> Document:
@@ -241,6 +253,14 @@ class _Builder:
             self.active.discard(id(node))
 
     def _scalar(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return self._plain_or_quoted(node)
+        except ValueError:  # an integer of thousands of digits: Python refuses to convert it
+            shown = node.value[:20] + "…" if len(node.value) > 20 else node.value
+            self._error(node, "E100", f"invalid YAML: cannot read `{shown}` as a value")
+            return None
+
+    def _plain_or_quoted(self, node: yaml.ScalarNode) -> Any:
         if node.style:  # quoted: a string, whatever it looks like
             return self.constructor.construct_object(node)
         if found := ambiguity(node.value):

@@ -10,6 +10,7 @@ from .diagnostics import Diagnostic
 
 FORMATS = ("text", "json", "github")
 MAX_NOTES = 6  # in text; a block nested 30 deep has 30 use sites
+MAX_SOURCE = 200  # characters of a source line shown
 
 
 def render(diagnostics: Sequence[Diagnostic], fmt: str = "text") -> str:
@@ -33,7 +34,7 @@ def text_block(d: Diagnostic) -> str:
     lines = [str(d)]
     if d.source_line is not None and d.line > 0:
         gutter = f"{d.line:>5} | "
-        lines.append(f"{gutter}{d.source_line.rstrip()}")
+        lines.append(f"{gutter}{_clip(d.source_line.rstrip(), d.column)}")
         lines.append(" " * (len(gutter) - 2) + "| " + " " * (d.column - 1) + "^")
     if d.hint:
         lines.append(f"      hint: {d.hint}")
@@ -42,6 +43,12 @@ def text_block(d: Diagnostic) -> str:
     if len(shown) < len(d.notes):
         lines.append(f"      note: … and {len(d.notes) - len(shown)} more")
     return "\n".join(lines)
+
+
+def _clip(line: str, column: int) -> str:
+    """At most MAX_SOURCE characters of a source line, enough to show the caret's place."""
+    limit = max(MAX_SOURCE, column + 20)
+    return line if len(line) <= limit else line[:limit] + " …"
 
 
 def github_line(d: Diagnostic) -> str:

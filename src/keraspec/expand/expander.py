@@ -8,6 +8,7 @@ with the block uses it came through (``Src.via``).
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import Diagnostic, Location, SpecError, did_you_mean
-from ..expr import POISONED, ExprError, bounded, evaluate, kind
+from ..expr import POISONED, ExprError, bounded, evaluate, kind, size
 from ..loader import Document, SourceMap, load_file
 from . import includes
 from .resolve import Resolver
@@ -42,13 +43,17 @@ USE_KEYS = ("block", "with", "inputs", "repeat", "prefix", "when")
 GRAPH_KEYS = ("inputs", "nodes", "outputs")
 MAX_REPEAT = 10_000
 MAX_NODES = 100_000  # nodes after expansion
+# Steps of expansion: values copied, nodes and block copies made (dropped ones too).
+# A spec can make work without making nodes (empty blocks, large shared values).
+MAX_WORK = 1_000_000  # about 10 s at most; a plain 100,000-node spec takes half
+BLOCK_COST = 10  # a block copy makes a scope and binds parameters: ten values' worth
 MAX_BLOCK_DEPTH = 32  # blocks using blocks
 PLACEHOLDER = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 PREFIX = re.compile(r"[A-Za-z0-9_-]*")
 
 
 class _TooBig(Exception):
-    """Stops an expansion that passed MAX_NODES (reported once)."""
+    """Stops an expansion that passed MAX_NODES or MAX_WORK (reported once)."""
 
 
 def needs_expansion(data: Any) -> bool:
@@ -99,7 +104,15 @@ def expand(doc: Document, params: dict[str, Any] | None = None) -> Document:
     """The flat document for ``doc``; errors are in its ``diagnostics``."""
     if not params and not needs_expansion(doc.data):
         return doc
-    return Expander(doc, params or {}).run()
+    # Expansion allocates many small objects and frees none until it ends: the cyclic
+    # collector's passes over them would cost more than the expansion itself.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return Expander(doc, params or {}).run()
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class Expander:
@@ -110,10 +123,13 @@ class Expander:
         self.diagnostics: list[Diagnostic] = []
         self.reported: set[Diagnostic] = set()
         self.failed_at: set[Location] = set()  # values whose `${...}` failed (reported)
-        self.declared_later: set[str] = set()  # params below the one being evaluated
+        # The params being evaluated, in order, and the index of the current one.
+        self.param_order: tuple[list[Any], int] = ([], 0)
         self.unresolved: set[tuple[Any, ...]] = set()
         self.files: dict[Path, SpecFile] = {}
         self.node_count = 0
+        self.work = 0
+        self.definitions: dict[tuple[int, str], BlockDef | None] = {}
         self.used: set[str] = set()  # file#name of every block reached through `use:`
         self.folder = includes.folder_of(doc.source.file)
         self.resolver = Resolver(self.error, self.failed)
@@ -191,9 +207,9 @@ class Expander:
                     self.error(src.at(name).value(), "E500", message, hint)
                     env[str(name)] = POISONED
                 else:  # a default may use the parameters before it
-                    self.declared_later = set(map(str, names[i + 1 :]))
+                    self.param_order = (names, i)
                     env[str(name)] = self.evaluated(declared[name], src.at(name), env)
-            self.declared_later = set()
+            self.param_order = ([], 0)
             file.env = env
         return file.env
 
@@ -207,8 +223,18 @@ class Expander:
         result = self.copy(value, src, env, None)
         return POISONED if len(self.failed_at) > failures else result
 
+    def step(self, src: Src, cost: int = 1) -> None:
+        """Units of expansion work; past MAX_WORK the expansion stops with E513."""
+        self.work += cost
+        if self.work > MAX_WORK:
+            message = f"expanding the spec takes more than {MAX_WORK:,} steps"
+            hint = "values copied, nodes and block copies made; lower a `repeat` count"
+            self.error(src.value(), "E513", message, hint)
+            raise _TooBig
+
     def copy(self, value: Any, src: Src, env: dict[str, Any], out: DataPath | None) -> Any:
         """``value`` with every ``${...}`` evaluated; positions recorded under ``out``."""
+        self.step(src)
         if out is not None:
             self._record(src, out)
         if isinstance(value, dict):
@@ -222,7 +248,10 @@ class Expander:
                 for i, v in enumerate(value)
             ]
         if isinstance(value, str) and "$" in value:
-            return self.interpolate(value, src, env)
+            result = self.interpolate(value, src, env)
+            if isinstance(result, list):  # a list parameter copied here: its size is work
+                self.step(src, size(result))
+            return result
         return value
 
     def _record(self, src: Src, out: DataPath) -> None:
@@ -244,7 +273,8 @@ class Expander:
             if not e.reported:
                 code = "E500" if e.unknown_name else "E501"
                 hint = e.hint or _expr_hint(str(e))
-                if e.unknown_name in self.declared_later:
+                names, i = self.param_order
+                if e.unknown_name in names[i + 1 :]:  # looked up only when reporting
                     hint = f"`{e.unknown_name}` is declared below; a default may use only those"
                     hint += " above it"
                 self.error(src.value(), code, str(e), hint)
@@ -331,7 +361,10 @@ class Expander:
         if isinstance(nodes, dict):
             self._record(src.at("nodes"), (*out, "nodes"))
             self.nodes(nodes, src.at("nodes"), scope)
-            result["nodes"] = self.resolver.materialize(scope.graph.nodes)
+            for body in scope.graph.nodes.values():  # placeholders are only ever in `inputs`
+                if isinstance(body, dict) and "inputs" in body:
+                    body["inputs"] = self.resolver.materialize(body["inputs"])
+            result["nodes"] = scope.graph.nodes
         elif "nodes" in data:
             result["nodes"] = self.copy(nodes, src.at("nodes"), env, (*out, "nodes"))
         if "outputs" in data:
@@ -346,6 +379,7 @@ class Expander:
             self.node(str(name), body, src.at(name), scope)
 
     def node(self, name: str, body: Any, src: Src, scope: Scope) -> None:
+        self.step(src)
         if not isinstance(body, dict):
             self.emit(scope.prefix + name, body, src, scope, scope.env)
             scope.refs[name] = Concrete(scope.prefix + name)
@@ -464,6 +498,7 @@ class Expander:
         definition = definition.seen_from(via)
         current: list[Ref] | None = callers
         for k in range(1 if repeat is None else repeat):
+            self.step(src, BLOCK_COST + len(scope.env))
             env = scope.env if repeat is None else {**scope.env, "i": k}
             prefix = self.prefix(name, body, src, env, repeat, k, scope)
             inner = self.block_scope(definition, home, body, src, scope, env, prefix)
@@ -598,7 +633,7 @@ class Expander:
         bound = dict(self.file_params(home))
         names = list(declared)
         for i, pname in enumerate(names):
-            self.declared_later = set(map(str, names[i + 1 :]))
+            self.param_order = (names, i)
             default = declared[pname]
             if pname in given:
                 bound[pname] = given[pname]
@@ -611,7 +646,7 @@ class Expander:
                 ok = False
             else:
                 bound[pname] = self.evaluated(default, definition.src.at("params", pname), bound)
-        self.declared_later = set()
+        self.param_order = ([], 0)
         return bound if ok else None
 
     def find_block(self, written: Any, src: Src, scope: Scope) -> tuple | None:
@@ -625,7 +660,10 @@ class Expander:
             where = where if scope.file is not self.root else ""
             self.error(src.value(), "E503", f"no block named `{written}`{where}", hint)
             return None
-        definition = self.definition(scope.file, written, [])
+        cached = (id(scope.file), written)
+        if cached not in self.definitions:  # checked once, however many uses
+            self.definitions[cached] = self.definition(scope.file, written, [])
+        definition = self.definitions[cached]
         if definition is None:
             return None
         if len(scope.chain) >= MAX_BLOCK_DEPTH:

@@ -33,11 +33,13 @@ def locate(path_text: str, including_file: str, folder: Path) -> Path:
         raise Refused("E509", message, STAY_INSIDE)
     try:
         target = (folder_of(including_file) / path_text).resolve()
+        inside = target.is_relative_to(folder)
+        a_file = inside and target.is_file()  # not missing, a folder or a FIFO
     except (OSError, ValueError, RuntimeError):  # NUL byte, name too long, symlink loop
-        raise Refused("E508", f"cannot read `{path_text!r}`") from None
-    if not target.is_relative_to(folder):
+        raise Refused("E508", f"cannot read `{path_text[:80]!r}`") from None
+    if not inside:
         raise Refused("E509", f"`{path_text}` is outside the spec's folder", STAY_INSIDE)
-    if not target.is_file():  # missing, a folder, a FIFO
+    if not a_file:
         raise Refused("E508", f"cannot read `{path_text}`: not a file")
     return target
 

@@ -16,8 +16,16 @@ from .scope import Alias, Concrete, Dropped, Failed, Outputs, Ref, Scope, indexe
 LOCAL_REFERENCE = re.compile(r"(?P<name>[A-Za-z0-9_][A-Za-z0-9_-]*)(?:\[(?P<index>[0-9]+)\])?")
 
 
+MAX_TENSORS = 1_000  # tensors one reference may stand for (all of a block's outputs)
+MAX_NESTING = 64  # block outputs standing for block outputs, unindexed
+
+
 class Resolver:
-    """Resolves references, reporting through the expander's ``error`` and ``failed``."""
+    """Resolves references, reporting through the expander's ``error`` and ``failed``.
+
+    Every reference resolved is remembered, so references that share a chain of
+    aliases cost one walk of it, not one each.
+    """
 
     def __init__(
         self,
@@ -26,6 +34,11 @@ class Resolver:
     ):
         self.error = error
         self.failed = failed
+        # id(Ref) → (the Ref, what it stands for); the Ref is kept so its id stays its own
+        self.memo: dict[int, tuple[Ref, str | list[str]]] = {}
+        self.active: set[int] = set()  # targets being resolved (a loop through outputs)
+        self.depth = 0
+        self.too_many = False
 
     def materialize(self, value: Any) -> Any:
         """``value`` with every ``Ref`` resolved; all of a block's outputs splice into a list."""
@@ -41,14 +54,18 @@ class Resolver:
             return {k: self.materialize(v) for k, v in value.items()}
         return value
 
-    def resolve(self, ref: Ref, seen: tuple[int, ...] = ()) -> str | list[str]:
+    def resolve(self, ref: Ref) -> str | list[str]:
         """The flat reference ``ref`` stands for: a list for all of a block's outputs.
 
         Follows aliases (block inputs, block outputs, dropped and zero-times repeated
         nodes) in a loop, not by recursion, so long chains cost no stack.
         """
         hops: list[tuple[Ref, str, str | None]] = []  # the aliases followed, outermost first
+        seen: set[int] = set()
         while True:
+            if id(ref) in self.memo:
+                found = self.memo[id(ref)][1]
+                break
             match = LOCAL_REFERENCE.fullmatch(ref.text) if isinstance(ref.text, str) else None
             if match is None:
                 return ref.text  # the schema reports it
@@ -56,17 +73,22 @@ class Resolver:
             target = ref.scope.refs.get(name)
             if target is None or isinstance(target, Failed):
                 return self.unknown(ref, name, target, hops)
-            if id(target) in seen:
-                message = f"`{name}` stands for itself through dropped nodes"
+            if id(target) in seen or id(target) in self.active:
+                message = f"`{name}` stands for itself through dropped nodes or block outputs"
                 self.error(ref.src.value(), "E512", message)
                 return self.failed(name, ref.scope).placeholder
-            seen = (*seen, id(target))
+            seen.add(id(target))
             if isinstance(target, Concrete):
-                found: str | list[str] = indexed(target.name, index)
+                found = indexed(target.name, index)
+                break
+            if isinstance(target, Outputs) and index is None:
+                found = self.all_outputs(ref, name, target)
                 break
             if isinstance(target, Outputs):
-                found = self._output(ref, name, index, target, seen)
-                break
+                if int(index) >= len(target.refs):
+                    return self._out_of_range(ref, name, index, target)
+                ref = target.refs[int(index)]  # the index is used up here
+                continue
             if isinstance(target, Dropped):
                 single = single_input(target.inputs)
                 if single is None:
@@ -79,9 +101,42 @@ class Resolver:
                 target = Alias(Ref(target.scope, single, target.src.at("inputs")))
             hops.append((ref, name, index))
             ref = target.ref
+        self.memo[id(ref)] = (ref, found)
         for outer, name, index in reversed(hops):
             found = self._index(outer, name, index, found)
+            self.memo[id(outer)] = (outer, found)
         return found
+
+    def all_outputs(self, ref: Ref, name: str, target: Outputs) -> str | list[str]:
+        """Every output of a block use, in order (bounded in count and in nesting)."""
+        if self.depth >= MAX_NESTING:
+            message = f"`{name}` stands for block outputs nested more than {MAX_NESTING} deep"
+            self.error(ref.src.value(), "E506", message)
+            return self.failed(name, ref.scope).placeholder
+        self.depth += 1
+        self.active.add(id(target))
+        try:
+            found: list[str] = []
+            for output in target.refs:
+                item = self.resolve(output)
+                found += item if isinstance(item, list) else [item]
+                if len(found) > MAX_TENSORS or self.too_many:
+                    if not self.too_many:  # once: later ones grow from the same mistake
+                        message = f"`{name}` stands for more than {MAX_TENSORS:,} tensors"
+                        self.error(ref.src.value(), "E506", message)
+                    self.too_many = True
+                    return self.failed(name, ref.scope).placeholder
+            return found
+        finally:
+            self.active.discard(id(target))
+            self.depth -= 1
+
+    def _out_of_range(self, ref: Ref, name: str, index: str, target: Outputs) -> str:
+        count = len(target.refs)
+        message = f"`{name}[{index}]`: block `{target.block}` has {count} outputs"
+        hint = f"write `{name}[0]` … `{name}[{count - 1}]`"
+        self.error(ref.src.value(), "E506", message, hint)
+        return self.failed(name, ref.scope).placeholder
 
     def unknown(
         self, ref: Ref, name: str, target: Failed | None, hops: list[tuple[Ref, str, str | None]]
@@ -119,17 +174,3 @@ class Resolver:
             message = f"`{name}` stands for `{found}`, which is already indexed"
             self.error(ref.src.value(), "E506", message)
         return indexed(found, index)
-
-    def _output(
-        self, ref: Ref, name: str, index: str | None, target: Outputs, seen: tuple
-    ) -> str | list[str]:
-        count = len(target.refs)
-        if index is None:  # all of them, in order
-            found = [self.resolve(r, seen) for r in target.refs]
-            return [f for item in found for f in (item if isinstance(item, list) else [item])]
-        if int(index) >= count:
-            message = f"`{name}[{index}]`: block `{target.block}` has {count} outputs"
-            hint = f"write `{name}[0]` … `{name}[{count - 1}]`"
-            self.error(ref.src.value(), "E506", message, hint)
-            return self.failed(name, ref.scope).placeholder
-        return self.resolve(target.refs[int(index)], seen)
