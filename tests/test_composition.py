@@ -1,13 +1,12 @@
-"""Composition: params, ``${...}``, repeat, blocks, ``when``, includes, and ``keraspec expand``.
+"""Composition: params, `${...}`, repeat, blocks, `when`, names, and `keraspec expand`.
 
 Expansion results are golden files (tests/cases/expand/ → expected/); errors in
-expanded content are checked with their use-site notes; includes are checked
-for confinement to the spec's folder.
+expanded content are checked with their use-site notes. Includes are in
+test_includes.py, limits on hostile specs in test_expansion_limits.py.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -16,11 +15,11 @@ from hypothesis import strategies as st
 
 import keraspec
 from keraspec.cli import ExitCode, main
+from spec_files import HEAD, codes, spec
 from update_golden import describe, expanded
 
 CASES = Path(__file__).parent / "cases"
 EXPAND = sorted((CASES / "expand").glob("*.yaml"))
-INCLUDES = CASES / "includes"
 
 
 @pytest.mark.parametrize("path", EXPAND, ids=lambda p: p.stem)
@@ -37,13 +36,6 @@ def test_expanded_spec_loads_again_as_itself(path: Path) -> None:
 def test_expansion_is_deterministic() -> None:
     path = CASES / "expand" / "blocks_nested.yaml"
     assert len({keraspec.dumps(keraspec.load(path)) for _ in range(3)}) == 1
-
-
-def spec(tmp_path: Path, text: str, name: str = "spec.yaml") -> Path:
-    path = tmp_path / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 MLP = """\
@@ -184,157 +176,6 @@ outputs: u
     )
 
 
-# ---------------------------------------------------------------- includes
-
-
-def test_includes_expand_blocks_and_models_from_other_files() -> None:
-    flat = keraspec.load(INCLUDES / "ok" / "spec.yaml")
-    assert list(flat.models) == ["head"]
-    assert flat.models["head"].nodes["logits"].args == {"units": 10}
-    assert [n for n in flat.nodes if n.startswith("res1_")] == [
-        "res1_first_conv",
-        "res1_first_bn",
-        "res1_relu",
-        "res1_second_conv",
-        "res1_second_bn",
-        "res1_add",
-    ]
-    # the library file's own params are what its blocks see
-    assert flat.nodes["res0_first_bn"].args["epsilon"] == 1.001e-5
-
-
-def test_four_composition_mistakes_give_four_located_errors_in_one_run() -> None:
-    path = INCLUDES / "four_errors" / "spec.yaml"
-    assert [describe(d) for d in keraspec.validate(path)] == [
-        "9:21 E504 block `grow` uses itself: grow → grow"
-        " | note: in block `grow` used by node `b` at 17:3",
-        "11:17 E510 include cycle: a.yaml#looped → b.yaml#looped → a.yaml#looped",
-        "12:18 E509 `../outside.yaml` is outside the spec's folder"
-        " | hint: includes stay inside the spec's folder",
-        "16:27 E500 unknown parameter `widht` | hint: did you mean `width`?",
-    ]
-    assert {d.file for d in keraspec.validate(path)} == {str(path)}
-
-
-LIBRARY = """\
-blocks:
-  unit:
-    inputs: x
-    nodes: {d: {type: Dense, units: 2, inputs: x}}
-    outputs: d
-"""
-
-
-def uses(target: str) -> str:
-    return f"""\
-keraspec: 1
-name: uses
-blocks:
-  unit: {{use: "{target}"}}
-inputs: {{x: {{shape: [4]}}}}
-nodes: {{u: {{block: unit, inputs: x}}}}
-outputs: u
-"""
-
-
-@pytest.mark.parametrize(
-    ("target", "expected"),
-    [
-        ("/etc/passwd#unit", "`/etc/passwd` must be a path relative to the including file"),
-        ("~/lib.yaml#unit", "`~/lib.yaml` must be a path relative to the including file"),
-        ("https://example.com/lib.yaml#unit", "`https://example.com/lib.yaml` must be a path"),
-        ("../lib.yaml#unit", "`../lib.yaml` is outside the spec's folder"),
-        ("sub/../../lib.yaml#unit", "`sub/../../lib.yaml` is outside the spec's folder"),
-        ("missing.yaml#unit", "E508 cannot read `missing.yaml`"),
-        ("lib.yaml#unti", "has no block `unti` | hint: did you mean `unit`?"),
-        ("lib.yaml", "E504"),  # `#name` defaults to the entry's own name: finds `unit`
-    ],
-)
-def test_include_targets(tmp_path: Path, target: str, expected: str) -> None:
-    (tmp_path / "lib.yaml").write_text(LIBRARY)
-    (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "lib.yaml").write_text(LIBRARY)
-    path = spec(tmp_path / "in", uses(target))
-    found = [describe(d) for d in keraspec.validate(path)]
-    if expected == "E504":
-        assert found == []
-    else:
-        assert len(found) == 1 and expected in found[0], found
-
-
-def test_include_through_a_symlink_out_of_the_folder_is_refused(tmp_path: Path) -> None:
-    outside = tmp_path / "outside.yaml"
-    outside.write_text(LIBRARY.replace("units: 2", "units: 31337"))
-    (tmp_path / "in").mkdir()
-    os.symlink(outside, tmp_path / "in" / "lib.yaml")
-    path = spec(tmp_path / "in", uses("lib.yaml#unit"))
-    [found] = keraspec.validate(path)
-    assert found.code == "E509" and "31337" not in describe(found)
-
-
-def test_include_errors_stop_nothing_else(tmp_path: Path) -> None:
-    text = uses("../nowhere.yaml#unit").replace("outputs: u", "outputs: [u, nope]")
-    path = spec(tmp_path / "in", text)
-    assert [d.code for d in keraspec.validate(path)] == ["E509", "E300"]
-
-
-def test_a_model_include_needs_a_plain_graph(tmp_path: Path) -> None:
-    (tmp_path / "sub.yaml").write_text(
-        "keraspec: 1\nname: sub\nlayers: {d: {type: Dense, units: 2}}\n"
-        "inputs: {x: {shape: [4]}}\nnodes: {y: {layer: d, inputs: x}}\noutputs: y\n"
-    )
-    path = spec(
-        tmp_path,
-        "keraspec: 1\nname: m\nmodels: {sub: {use: sub.yaml}}\n"
-        "inputs: {x: {shape: [4]}}\nnodes: {y: {model: sub, inputs: x}}\noutputs: y\n",
-    )
-    assert [describe(d) for d in keraspec.validate(path)] == [
-        "3:21 E508 sub.yaml has `layers`; an included model brings only its inputs, nodes"
-        " and outputs"
-    ]
-
-
-def test_model_include_cycle(tmp_path: Path) -> None:
-    (tmp_path / "a.yaml").write_text("models: {m: {use: b.yaml#m}}\n")
-    (tmp_path / "b.yaml").write_text("models: {m: {use: a.yaml#m}}\n")
-    path = spec(
-        tmp_path,
-        "keraspec: 1\nname: m\nmodels: {m: {use: a.yaml#m}}\n"
-        "inputs: {x: {shape: [4]}}\nnodes: {y: {model: m, inputs: x}}\noutputs: y\n",
-    )
-    [found] = keraspec.validate(path)
-    assert found.code == "E510"
-    assert found.message == "include cycle: a.yaml#m → b.yaml#m → a.yaml#m"
-
-
-# ---------------------------------------------------------------- limits
-
-
-def test_huge_repeat_stops_at_the_node_limit(tmp_path: Path) -> None:
-    path = spec(
-        tmp_path,
-        "keraspec: 1\nname: big\nblocks:\n  b:\n    inputs: x\n"
-        "    nodes: {d: {type: Dense, units: 1, inputs: x, repeat: 10000}}\n    outputs: d\n"
-        "inputs: {x: {shape: [4]}}\nnodes: {u: {block: b, inputs: x, repeat: 10000}}\n"
-        "outputs: u\n",
-    )
-    found = keraspec.validate(path)
-    assert [d.code for d in found] == ["E513"]
-    assert found[0].message == "the spec expands to more than 100,000 nodes"
-
-
-def test_include_with_a_nul_byte_is_refused(tmp_path: Path) -> None:
-    path = spec(tmp_path, uses("lib\\0.yaml#unit").replace('"lib', '"lib'))
-    [found] = keraspec.validate(path)
-    assert found.code == "E508" and "cannot read" in found.message
-
-
-def test_a_spec_may_include_its_own_blocks(tmp_path: Path) -> None:
-    inner = "  inner: {inputs: x, nodes: {d: {type: Dense, units: 2, inputs: x}}, outputs: d}\n"
-    text = uses("spec.yaml#inner").replace("blocks:\n", "blocks:\n" + inner)
-    assert keraspec.validate(spec(tmp_path, text)) == []
-
-
 @settings(max_examples=40, deadline=None)
 @given(
     layers=st.integers(1, 4),
@@ -375,64 +216,6 @@ outputs: out
     for before, node in zip(["x", *order], order, strict=False):
         assert flat.nodes[node].inputs == before
     assert keraspec.dumps(keraspec.loads(keraspec.dumps(flat))) == keraspec.dumps(flat)
-
-
-# ---------------------------------------------------------------- found in review
-
-
-def codes(tmp_path: Path, text: str) -> list[str]:
-    return [describe(d) for d in keraspec.validate(spec(tmp_path, text))]
-
-
-HEAD = "keraspec: 1\nname: t\ninputs: {x: {shape: [2]}}\n"
-
-
-def test_long_alias_chains_need_no_stack(tmp_path: Path) -> None:
-    """2,000 identity blocks in a row and 1,500 dropped nodes in a row: resolved in a loop."""
-    identity = (
-        HEAD + "blocks: {ident: {inputs: x, nodes: {}, outputs: x}}\n"
-        "nodes:\n  r: {block: ident, inputs: x, repeat: 2000}\n"
-        "  out: {type: Dense, units: 1, inputs: r}\noutputs: out\n"
-    )
-    assert keraspec.load(spec(tmp_path, identity)).nodes["out"].inputs == "x"
-    drops = [
-        f"  d{i}: {{type: Dense, units: 1, inputs: d{i - 1}, when: false}}" for i in range(1, 1500)
-    ]
-    chain = "\n".join(
-        [HEAD + "nodes:", "  d0: {type: Dense, units: 1, inputs: x, when: false}", *drops]
-    )
-    chain += "\n  out: {type: Dense, units: 1, inputs: d1499}\noutputs: out\n"
-    assert keraspec.load(spec(tmp_path, chain, "drops.yaml")).nodes["out"].inputs == "x"
-
-
-def test_blocks_nest_at_most_32_deep(tmp_path: Path) -> None:
-    blocks = [
-        f"  b{i}: {{inputs: x, nodes: {{n: {{block: b{i + 1}, inputs: x}}}}, outputs: n}}"
-        for i in range(40)
-    ]
-    blocks.append("  b40: {inputs: x, nodes: {d: {type: Dense, units: 1, inputs: x}}, outputs: d}")
-    text = (
-        HEAD
-        + "blocks:\n"
-        + "\n".join(blocks)
-        + "\nnodes: {r: {block: b0, inputs: x}}\noutputs: r\n"
-    )
-    [found] = keraspec.validate(spec(tmp_path, text))
-    assert (found.code, found.line, found.message) == (
-        "E514",
-        36,
-        "blocks nest more than 32 deep here",
-    )
-    assert len(found.notes) == 32
-
-
-def test_string_doubling_params_stop_at_the_size_limit(tmp_path: Path) -> None:
-    levels = [f'  s{i}: "${{s{i - 1}}}${{s{i - 1}}}"' for i in range(1, 41)]
-    text = HEAD + "params:\n  s0: xxxxxxxxxxxxxxxx\n" + "\n".join(levels)
-    text += "\nnodes: {out: {type: Dense, units: 1, inputs: x}}\noutputs: out\n"
-    found = keraspec.validate(spec(tmp_path, text))
-    assert found[0].message == "a string of 16,384 characters is longer than 10,000"
-    assert {d.code for d in found} == {"E501"}
 
 
 def test_unknown_name_passed_into_a_block_is_reported_once_at_the_use(tmp_path: Path) -> None:
@@ -532,13 +315,6 @@ def test_submodel_keys_are_judged_by_the_schema(tmp_path: Path) -> None:
     assert codes(tmp_path, text) == ["4:14 E201 unknown key `params` in model `m`"]
 
 
-def test_use_entries_hold_only_use(tmp_path: Path) -> None:
-    (tmp_path / "lib.yaml").write_text(LIBRARY)
-    text = HEAD + 'blocks: {unit: {use: "lib.yaml#unit", with: 1}}\n'
-    text += "nodes: {u: {block: unit, inputs: x}}\noutputs: u\n"
-    assert codes(tmp_path, text) == ["4:39 E508 a `use:` entry holds only `use`; found `with`"]
-
-
 def test_compile_and_expand_show_expansion_warnings(tmp_path: Path, capsys) -> None:
     text = HEAD + "blocks: {spare: {inputs: x, outputs: x}}\n"
     text += "nodes: {h: {type: Dense, units: 1, inputs: x}}\noutputs: h\n"
@@ -548,31 +324,12 @@ def test_compile_and_expand_show_expansion_warnings(tmp_path: Path, capsys) -> N
     assert keraspec.loads(captured.out).nodes["h"].args == {"units": 1}
 
 
-def test_include_through_a_symlink_loop_or_a_fifo_is_refused(tmp_path: Path) -> None:
-    os.symlink("loop2.yaml", tmp_path / "loop1.yaml")
-    os.symlink("loop1.yaml", tmp_path / "loop2.yaml")
-    os.mkfifo(tmp_path / "fifo.yaml")
-    for target in ("loop1.yaml#unit", "fifo.yaml#unit"):
-        [found] = keraspec.validate(spec(tmp_path, uses(target)))
-        assert found.code == "E508", found
-
-
-def test_error_in_an_included_file_names_the_include(tmp_path: Path) -> None:
-    (tmp_path / "lib.yaml").write_text("blocks:\n  unit: [1,\n")
-    [found] = keraspec.validate(spec(tmp_path, uses("lib.yaml#unit")))
-    assert found.code == "E100" and found.file.endswith("lib.yaml")
-    assert str(found.notes[0]) == f"in the file included at {tmp_path / 'spec.yaml'}:4:15"
-
-
 def test_values_that_are_not_text_do_not_go_into_text(tmp_path: Path) -> None:
     text = HEAD + 'params: {xs: [1, 2]}\ndescription: "sizes ${xs}"\n'
     text += "nodes: {h: {type: Dense, units: 1, inputs: x}}\noutputs: h\n"
     assert codes(tmp_path, text) == [
         "5:14 E501 `${xs}` is a list; only numbers and strings go in text"
     ]
-
-
-# ---------------------------------------------------------------- found by a first user
 
 
 def test_a_failed_parameter_is_one_error_not_a_cascade(tmp_path: Path) -> None:
@@ -645,125 +402,8 @@ def test_with_on_a_plain_node(tmp_path: Path) -> None:
     ]
 
 
-def test_a_block_library_validates_on_its_own(tmp_path: Path) -> None:
-    (tmp_path / "lib.yaml").write_text(LIBRARY)
-    assert keraspec.validate(tmp_path / "lib.yaml") == []
-    (tmp_path / "bad.yaml").write_text(
-        "params: {a: '${b}'}\nblocks: {unit: {input: x, outputs: x}}\n"
-    )
-    assert [describe(d) for d in keraspec.validate(tmp_path / "bad.yaml")] == [
-        "1:13 E500 unknown parameter `b`",
-        "2:16 E511 block `unit` needs `inputs`: a name or a list of names",
-        "2:17 E511 unknown key `input` in block `unit` | hint: did you mean `inputs`?",
-    ]
-
-
 @pytest.mark.keras
 def test_compile_to_an_unwritable_place_is_a_usage_error(capsys) -> None:
     mlp = Path(__file__).parent.parent / "specs" / "mlp.yaml"
     assert main(["compile", str(mlp), "-o", "/proc/keraspec-test.keras"]) == ExitCode.USAGE
     assert "/proc/keraspec-test.keras" in capsys.readouterr().err
-
-
-# ---------------------------------------------------------------- found by a hostile review
-
-
-def test_a_spec_symlinked_out_of_its_folder_is_not_read(tmp_path: Path, capsys) -> None:
-    secret = tmp_path / "secret.txt"
-    secret.write_text("TOKEN=ghp_SUPERSECRET: x\n")
-    (tmp_path / "specs").mkdir()
-    os.symlink(secret, tmp_path / "specs" / "env.yaml")
-    assert main(["validate", str(tmp_path / "specs" / "env.yaml")]) == ExitCode.INVALID
-    captured = capsys.readouterr()
-    assert "E001 cannot read file: it is a symlink to a file outside its folder" in captured.out
-    assert "SUPERSECRET" not in captured.out + captured.err
-
-
-def test_a_symlink_inside_the_folder_is_read(tmp_path: Path) -> None:
-    spec(
-        tmp_path, HEAD + "nodes: {h: {type: Dense, units: 1, inputs: x}}\noutputs: h\n", "real.yaml"
-    )
-    os.symlink("real.yaml", tmp_path / "alias.yaml")
-    assert keraspec.validate(tmp_path / "alias.yaml") == []
-
-
-def test_empty_blocks_nested_and_repeated_stop_at_the_work_limit(tmp_path: Path) -> None:
-    text = HEAD + (
-        "blocks:\n  b0: {inputs: x, nodes: {}, outputs: x}\n"
-        "  b1: {inputs: x, nodes: {r: {block: b0, inputs: x, repeat: 10000}}, outputs: r}\n"
-        "  b2: {inputs: x, nodes: {r: {block: b1, inputs: x, repeat: 10000}}, outputs: r}\n"
-        "nodes: {u: {block: b2, inputs: x}, out: {type: Dense, units: 1, inputs: u}}\n"
-        "outputs: out\n"
-    )
-    [found] = keraspec.validate(spec(tmp_path, text))
-    assert found.code == "E513"
-    assert found.message == "expanding the spec takes more than 1,000,000 steps"
-
-
-def test_a_large_shared_value_repeated_stops_at_the_work_limit(tmp_path: Path) -> None:
-    text = HEAD + (
-        "params:\n  a: &a [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]\n"
-        "  b: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
-        "  c: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
-        "nodes: {h: {type: Dense, units: 1, kernel_initializer: '${c}', inputs: x,"
-        " repeat: 10000}}\noutputs: h\n"
-    )
-    assert [d.code for d in keraspec.validate(spec(tmp_path, text))] == ["E513"]
-
-
-def test_outputs_that_double_at_each_level_stop_at_a_thousand_tensors(tmp_path: Path) -> None:
-    levels = ["  n0: {block: pair, inputs: [x, x]}"]
-    levels += [f"  n{k}: {{block: pair, inputs: [n{k - 1}, n{k - 1}]}}" for k in range(1, 30)]
-    text = HEAD + "blocks: {pair: {inputs: [a, b], nodes: {}, outputs: [a, b]}}\nnodes:\n"
-    text += "\n".join(levels) + "\n  out: {type: Concatenate, inputs: n29}\noutputs: out\n"
-    found = keraspec.validate(spec(tmp_path, text))
-    assert [d.code for d in found] == ["E506"]
-    assert found[0].message == "`n9` stands for more than 1,000 tensors"
-
-
-def test_indexed_outputs_chained_a_thousand_times_need_no_stack(tmp_path: Path) -> None:
-    text = HEAD + (
-        "blocks:\n  id2: {inputs: [a, b], nodes: {}, outputs: [a, b]}\n"
-        "  step:\n    inputs: [a, b]\n    nodes:\n      p: {block: id2, inputs: [a, b]}\n"
-        "      q: {block: id2, inputs: ['p[0]', 'p[1]']}\n    outputs: ['q[0]', 'q[1]']\n"
-        "nodes:\n  s: {block: step, inputs: [x, x], repeat: 1000}\n"
-        "  out: {type: Add, inputs: ['s[0]', 's[1]']}\noutputs: out\n"
-    )
-    assert keraspec.load(spec(tmp_path, text)).nodes["out"].inputs == ["x", "x"]
-
-
-@pytest.mark.parametrize(
-    ("value", "message"),
-    [
-        ("[0x" + "f" * 40 + "]", "integer with 160 bits is too large"),
-        ("[{type: Dense, units: 3, inputs: top}]", "the result is a mapping, not a number"),
-    ],
-)
-def test_list_parameters_hold_only_plain_values(tmp_path: Path, value: str, message: str) -> None:
-    text = (
-        HEAD
-        + f"params:\n  p: {value}\nnodes: {{h: {{type: Dense, units: '${{p[0]}}', inputs: x}}}}\n"
-    )
-    text += "outputs: h\n"
-    [found] = keraspec.validate(spec(tmp_path, text))
-    assert found.code == "E501" and message in found.message
-
-
-def test_a_very_long_include_path_is_a_located_error(tmp_path: Path) -> None:
-    [found] = keraspec.validate(spec(tmp_path, uses("a" * 300 + ".yaml#unit")))
-    assert found.code == "E508" and found.message.startswith("cannot read")
-
-
-def test_a_number_too_long_to_read_is_a_located_error(tmp_path: Path, capsys) -> None:
-    text = HEAD + "nodes: {h: {type: Dense, units: " + "9" * 5000 + ", inputs: x}}\noutputs: h\n"
-    path = spec(tmp_path, text)
-    assert main(["validate", str(path)]) == ExitCode.INVALID
-    out = capsys.readouterr().out
-    assert "4:33: E100 invalid YAML: cannot read `99999999999999999999…` as a value" in out
-    assert max(len(line) for line in out.splitlines()) < 260  # the echoed line is clipped
-
-
-def test_echoed_source_lines_show_no_emoji(tmp_path: Path, capsys) -> None:
-    text = HEAD + "nodes: {h: {type: Dnse, units: 1, inputs: x}}  # :x:\noutputs: h\n"
-    assert main(["validate", str(spec(tmp_path, text))]) == ExitCode.INVALID
-    assert "# :x:" in capsys.readouterr().out
