@@ -147,3 +147,11 @@ def test_echoed_source_lines_show_no_emoji(tmp_path: Path, capsys) -> None:
     text = HEAD + "nodes: {h: {type: Dnse, units: 1, inputs: x}}  # :x:\noutputs: h\n"
     assert main(["validate", str(spec(tmp_path, text))]) == ExitCode.INVALID
     assert "# :x:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("nodes", ["true", "[a, b]", "3"])
+def test_block_nodes_that_are_not_a_mapping(tmp_path: Path, nodes: str) -> None:
+    text = HEAD + f"blocks: {{b: {{inputs: x, nodes: {nodes}, outputs: x}}}}\n"
+    text += "nodes: {u: {block: b, inputs: x}}\noutputs: u\n"
+    found = keraspec.validate(spec(tmp_path, text))
+    assert [(d.code, d.message) for d in found] == [("E511", "`nodes` must be a mapping")]

@@ -723,9 +723,10 @@ class Expander:
                 message = f"block `{name}` needs `{part}`: a name or a list of names"
                 self.error(src.at(part).value(), "E511", message)
                 return False
-        if not isinstance(body.get("params", {}), dict):
-            self.error(src.at("params").value(), "E511", "`params` must be a mapping")
-            return False
+        for part in ("params", "nodes"):
+            if not isinstance(body.get(part) or {}, dict):
+                self.error(src.at(part).value(), "E511", f"`{part}` must be a mapping")
+                return False
         inputs = names_of(body["inputs"])
         for node in body.get("nodes") or {}:
             if node in inputs:
