@@ -407,3 +407,21 @@ def test_compile_to_an_unwritable_place_is_a_usage_error(capsys) -> None:
     mlp = Path(__file__).parent.parent / "specs" / "mlp.yaml"
     assert main(["compile", str(mlp), "-o", "/proc/keraspec-test.keras"]) == ExitCode.USAGE
     assert "/proc/keraspec-test.keras" in capsys.readouterr().err
+
+
+def test_a_reference_passed_into_a_block_is_judged_where_it_was_written(tmp_path: Path) -> None:
+    text = HEAD + (
+        "blocks:\n"
+        "  b: {inputs: x, nodes: {d: {type: Dense, units: 2, inputs: x}}, outputs: d}\n"
+        "  pair: {inputs: [p, q], nodes: {}, outputs: [p, q]}\n"
+        "nodes:\n"
+        "  a: {type: Dense, units: 2, inputs: x}\n"
+        '  u: {block: b, inputs: "a[1]"}\n'
+        "  m: {block: pair, inputs: [a, a]}\n"
+        "  c: {type: Concatenate, inputs: [m, nope]}\n"
+        "outputs: [u, c]\n"
+    )
+    assert codes(tmp_path, text) == [
+        "9:25 E303 `a[1]`: `a` has a single output | hint: write `a`",  # at the use, not in b
+        "11:38 E300 node `c` refers to unknown `nope`: not a declared input or node",  # after m's 2
+    ]

@@ -361,9 +361,9 @@ class Expander:
         if isinstance(nodes, dict):
             self._record(src.at("nodes"), (*out, "nodes"))
             self.nodes(nodes, src.at("nodes"), scope)
-            for body in scope.graph.nodes.values():  # placeholders are only ever in `inputs`
+            for name, body in scope.graph.nodes.items():  # placeholders are only in `inputs`
                 if isinstance(body, dict) and "inputs" in body:
-                    body["inputs"] = self.resolver.materialize(body["inputs"])
+                    body["inputs"] = self.settle(body["inputs"], (*out, "nodes", name, "inputs"))
             result["nodes"] = scope.graph.nodes
         elif "nodes" in data:
             result["nodes"] = self.copy(nodes, src.at("nodes"), env, (*out, "nodes"))
@@ -373,6 +373,42 @@ class Expander:
                 self.refs(written, src.at("outputs"), scope)
             )
         return result
+
+    def settle(self, value: Any, at: DataPath) -> Any:
+        """A node's ``inputs`` with every ``Ref`` resolved and each item located anew.
+
+        A reference that came through a block input is located where the block's use
+        wrote it; items after a bare block-use name (which splices in several
+        outputs) move along with their positions.
+        """
+        moved: dict[DataPath, Location] = {}
+        found = self._settle(value, at, at, moved)
+        self.out.values.update(moved)  # after: every read above saw the written places
+        return found
+
+    def _settle(
+        self, value: Any, out: DataPath, written: DataPath, moved: dict[DataPath, Location]
+    ) -> Any:
+        if isinstance(value, Ref):
+            found = self.resolver.resolve(value)
+            moved[out] = self.resolver.written_at(value).src.value()
+            return found
+        if isinstance(value, dict):
+            return {k: self._settle(v, (*out, k), (*written, k), moved) for k, v in value.items()}
+        if not isinstance(value, list):
+            if written in self.out.values:
+                moved[out] = self.out.values[written]
+            return value
+        items: list[Any] = []
+        for i, item in enumerate(value):
+            found = self._settle(item, (*out, len(items)), (*written, i), moved)
+            if isinstance(item, Ref) and isinstance(found, list):  # spliced in
+                first = moved[(*out, len(items))]
+                moved.update({(*out, len(items) + j): first for j in range(len(found))})
+                items += found
+            else:
+                items.append(found)
+        return items
 
     def nodes(self, nodes: dict, src: Src, scope: Scope) -> None:
         for name, body in nodes.items():

@@ -34,8 +34,9 @@ class Resolver:
     ):
         self.error = error
         self.failed = failed
-        # id(Ref) → (the Ref, what it stands for); the Ref is kept so its id stays its own
-        self.memo: dict[int, tuple[Ref, str | list[str]]] = {}
+        # id(Ref) → (the Ref, what it stands for, where that was written in the outermost
+        # scope on the way); the Ref is kept so that its id stays its own.
+        self.memo: dict[int, tuple[Ref, str | list[str], Ref]] = {}
         self.active: set[int] = set()  # targets being resolved (a loop through outputs)
         self.depth = 0
         self.too_many = False
@@ -62,9 +63,13 @@ class Resolver:
         """
         hops: list[tuple[Ref, str, str | None]] = []  # the aliases followed, outermost first
         seen: set[int] = set()
+        origin = ref
         while True:
+            if _depth(ref) < _depth(origin):
+                origin = ref
             if id(ref) in self.memo:
-                found = self.memo[id(ref)][1]
+                _, found, further = self.memo[id(ref)]
+                origin = further if _depth(further) < _depth(origin) else origin
                 break
             match = LOCAL_REFERENCE.fullmatch(ref.text) if isinstance(ref.text, str) else None
             if match is None:
@@ -101,11 +106,20 @@ class Resolver:
                 target = Alias(Ref(target.scope, single, target.src.at("inputs")))
             hops.append((ref, name, index))
             ref = target.ref
-        self.memo[id(ref)] = (ref, found)
+        self.memo[id(ref)] = (ref, found, origin)
         for outer, name, index in reversed(hops):
             found = self._index(outer, name, index, found)
-            self.memo[id(outer)] = (outer, found)
+            self.memo[id(outer)] = (outer, found, origin)
         return found
+
+    def written_at(self, ref: Ref) -> Ref:
+        """Where what ``ref`` stands for was written in the outermost scope it went through.
+
+        A reference passed into a block is written at the block's use: an error about
+        it belongs there, not on the block's own ``inputs`` line. Call after ``resolve``.
+        """
+        entry = self.memo.get(id(ref))
+        return entry[2] if entry and entry[0] is ref else ref
 
     def all_outputs(self, ref: Ref, name: str, target: Outputs) -> str | list[str]:
         """Every output of a block use, in order (bounded in count and in nesting)."""
@@ -174,3 +188,8 @@ class Resolver:
             message = f"`{name}` stands for `{found}`, which is already indexed"
             self.error(ref.src.value(), "E506", message)
         return indexed(found, index)
+
+
+def _depth(ref: Ref) -> int:
+    """How many block uses deep the scope ``ref`` was written in is."""
+    return len(ref.scope.chain)
