@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
+from sarif_pydantic import Sarif
 
 import keraspec
 from keraspec import api
@@ -265,3 +267,46 @@ def test_summary_shows_keyword_tensor_lists_verbatim(monkeypatch, tmp_path) -> N
     assert main(["summary", str(spec)]) == 0
     (row,) = [line for line in screen.getvalue().splitlines() if "│ att" in line]
     assert "q, v, mask=[qm, vm]" in row
+
+
+def _unknown_keys(model: BaseModel, where: str = "sarif") -> list[str]:
+    """Keys the SARIF object model does not define, anywhere in the log (typos pass
+    sarif-pydantic's own validation, which allows extras)."""
+    found = [f"{where}.{key}" for key in (model.model_extra or {})]
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, BaseModel):
+                found += _unknown_keys(item, f"{where}.{name}")
+    return found
+
+
+def test_sarif_format_is_sarif_2_1_0(capsys) -> None:
+    case = ROOT / "tests" / "cases" / "invalid" / "composition_blocks.yaml"
+    code, out, err = run(capsys, "validate", "--format", "sarif", str(case))
+    assert code == 1 and err == ""
+    raw = json.loads(out)
+    log = Sarif.model_validate(raw)
+    assert log.version == "2.1.0" and raw["$schema"].endswith("sarif-2.1.0.json")
+    assert _unknown_keys(log) == []
+    [run_] = log.runs
+    diagnostics = keraspec.validate(case)
+    assert len(run_.results) == len(diagnostics)
+    rules = [rule.id for rule in run_.tool.driver.rules]
+    assert rules == sorted({d.code for d in diagnostics})
+    first, d = run_.results[0], diagnostics[0]
+    assert (first.rule_id, first.level.value, rules[first.rule_index]) == (d.code, "error", d.code)
+    region = first.locations[0].physical_location.region
+    assert (region.start_line, region.start_column) == (d.line, d.column)
+    assert first.locations[0].physical_location.artifact_location.uri == case.as_uri()
+    [use_site] = [
+        r for r in first.related_locations if r.message.text.startswith("in block `loop`")
+    ]
+    assert use_site.physical_location.region.start_line == d.notes[1].line
+
+
+def test_sarif_format_when_all_is_well(capsys) -> None:
+    code, out, _ = run(capsys, "validate", "--format", "sarif", HEADLINE)
+    assert code == 0
+    log = Sarif.model_validate(json.loads(out))
+    assert log.runs[0].results == [] and log.runs[0].tool.driver.rules == []

@@ -60,8 +60,8 @@ def print_diagnostics(
 ) -> None:
     """Diagnostics are `validate`'s output (stdout); other commands pass ``err``."""
     console = console or out
-    if fmt == "json":
-        click.echo(render(diagnostics, fmt))  # `[]` when all is well: always parseable
+    if fmt in ("json", "sarif"):
+        click.echo(render(diagnostics, fmt))  # parseable even when all is well
         return
     if fmt == "github":
         if diagnostics:

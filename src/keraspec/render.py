@@ -1,14 +1,18 @@
-"""Diagnostics → text for people (with the source line and a caret), JSON, or GitHub annotations."""
+"""Diagnostics → text for people (with the source line and a caret), JSON, GitHub
+annotations, or SARIF 2.1.0 for code-scanning tools."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from .diagnostics import Diagnostic
 
-FORMATS = ("text", "json", "github")
+FORMATS = ("text", "json", "github", "sarif")
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 MAX_NOTES = 6  # in text; a block nested 30 deep has 30 use sites
 MAX_SOURCE = 200  # characters of a source line shown
 
@@ -18,6 +22,8 @@ def render(diagnostics: Sequence[Diagnostic], fmt: str = "text") -> str:
         return json.dumps([as_dict(d) for d in diagnostics], indent=2)
     if fmt == "github":
         return "\n".join(github_line(d) for d in diagnostics)
+    if fmt == "sarif":
+        return json.dumps(sarif_log(diagnostics), indent=2, ensure_ascii=False)
     return "\n".join(text_block(d) for d in diagnostics)
 
 
@@ -77,3 +83,62 @@ def tally(diagnostics: Sequence[Diagnostic], files: int) -> str:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def sarif_log(diagnostics: Sequence[Diagnostic]) -> dict:
+    """One SARIF 2.1.0 run: a rule per code that occurs, a result per diagnostic.
+
+    Use-site notes become ``relatedLocations``; a whole-file problem (line 0) has
+    no region.
+    """
+    codes = sorted({d.code for d in diagnostics})
+    rules = [{"id": code, "name": code} for code in codes]
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "keraspec", "version": _version(), "rules": rules}},
+                "results": [_sarif_result(d, codes.index(d.code)) for d in diagnostics],
+            }
+        ],
+    }
+
+
+def _sarif_result(d: Diagnostic, rule_index: int) -> dict:
+    text = d.message + (f" (hint: {d.hint})" if d.hint else "")
+    result = {
+        "ruleId": d.code,
+        "ruleIndex": rule_index,
+        "level": "error" if d.is_error else "warning",
+        "message": {"text": text},
+        "locations": [_sarif_location(d.file, d.line, d.column)],
+    }
+    related = [
+        {**_sarif_location(n.file, n.line, n.column), "message": {"text": n.message}}
+        for n in d.notes
+        if n.file
+    ]
+    if related:
+        result["relatedLocations"] = [{"id": i, **r} for i, r in enumerate(related)]
+    return result
+
+
+def _sarif_location(file: str, line: int, column: int) -> dict:
+    physical: dict = {"artifactLocation": {"uri": _uri(file)}}
+    if line > 0:
+        physical["region"] = {"startLine": line, "startColumn": max(column, 1)}
+    return {"physicalLocation": physical}
+
+
+def _uri(file: str) -> str:
+    """A relative path as a relative URI reference; an absolute one as a file: URI."""
+    path = Path(file)
+    return path.as_uri() if path.is_absolute() else path.as_posix()
+
+
+def _version() -> str:
+    try:
+        return version("keraspec")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "0"
