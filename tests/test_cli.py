@@ -77,7 +77,7 @@ def test_globs_are_expanded(capsys) -> None:
         (["validate", "none/*.yaml"], "Invalid value for SPEC: no file matches `none/*.yaml`"),
         (
             ["validate", "--format", "xml", str(HEADLINE)],
-            "Invalid value for '--format': 'xml' is not one of 'text', 'json', 'github'.",
+            "Invalid value for '--format': 'xml' is not one of 'text', 'json', 'github', 'sarif'.",
         ),
         (["frobnicate"], "No such command 'frobnicate'."),
         (
