@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -310,3 +311,19 @@ def test_sarif_format_when_all_is_well(capsys) -> None:
     assert code == 0
     log = Sarif.model_validate(json.loads(out))
     assert log.runs[0].results == [] and log.runs[0].tool.driver.rules == []
+
+
+@pytest.mark.parametrize("command", ["compile", "summary"])
+def test_commands_that_build_say_what_to_install_without_tensorflow(
+    capsys, monkeypatch, command: str
+) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "tensorflow" else real(name)
+    )
+    code, out, err = run(capsys, command, str(HEADLINE))
+    assert code == ExitCode.USAGE and out == ""
+    assert (
+        "this command builds the model with Keras, and tensorflow is not installed: "
+        'pip install "keraspec[tensorflow]"'
+    ) in err

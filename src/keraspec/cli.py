@@ -7,6 +7,7 @@ a located report and exit 1, never a traceback.
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import sys
 import tempfile
@@ -179,6 +180,14 @@ def native_stderr_silenced() -> Iterator[None]:
 
 
 def import_keras() -> None:
+    """Keras for the commands that build models; a missing install is a usage error."""
+    missing = [name for name in ("keras", "tensorflow") if importlib.util.find_spec(name) is None]
+    if missing:
+        verb = "is" if len(missing) == 1 else "are"
+        raise click.ClickException(
+            f"this command builds the model with Keras, and {' and '.join(missing)} {verb} "
+            'not installed: pip install "keraspec[tensorflow]"'
+        )
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with native_stderr_silenced():
         import keras  # noqa: F401
