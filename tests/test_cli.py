@@ -327,3 +327,41 @@ def test_commands_that_build_say_what_to_install_without_tensorflow(
         "this command builds the model with Keras, and tensorflow is not installed: "
         'pip install "keraspec[tensorflow]"'
     ) in err
+
+
+SHAPES = """\
+keraspec: 1
+name: shapes
+inputs:
+  a: {shape: [28, 28, 3]}
+  b: {shape: [30, 30, 3]}
+nodes:
+  both: {type: Concatenate, inputs: [a, b]}
+outputs: both
+"""
+
+
+@pytest.mark.keras
+def test_validate_build_finds_what_only_keras_finds(tmp_path: Path, capsys) -> None:
+    spec = tmp_path / "shapes.yaml"
+    spec.write_text(SHAPES)
+    assert run(capsys, "validate", str(spec), str(ROOT / "specs" / "mlp.yaml"))[0] == 0
+    code, out, _ = run(capsys, "validate", "--build", "--format", "json", str(spec))
+    assert code == ExitCode.INVALID
+    [found] = json.loads(out)
+    assert (found["code"], found["line"], found["column"]) == ("E400", 7, 3)
+    assert found["message"].startswith(
+        "Keras rejected node `both`: ValueError: A `Concatenate` layer requires inputs with"
+        " matching shapes except for the concatenation axis."
+    )
+    assert run(capsys, "validate", "--build", str(ROOT / "specs" / "mlp.yaml"))[0] == 0
+
+
+def test_validate_build_without_tensorflow_says_what_to_install(capsys, monkeypatch) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "keras" else real(name)
+    )
+    code, out, err = run(capsys, "validate", "--build", str(HEADLINE))
+    assert code == ExitCode.USAGE and out == ""
+    assert 'keras is not installed: pip install "keraspec[tensorflow]"' in err

@@ -30,7 +30,7 @@ from .schema import Spec
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["build", "dumps", "load", "loads", "lower", "validate"]
+__all__ = ["build", "build_errors", "dumps", "load", "loads", "lower", "validate"]
 
 
 Params = dict[str, Any] | None
@@ -99,6 +99,22 @@ def build(spec_or_path: Spec | str | Path, compile: bool = True) -> keras.Model:
     from .emit.keras_model import build_model
 
     return build_model(lower(spec_or_path), compile=compile)
+
+
+def build_errors(spec: Spec) -> list[Diagnostic]:
+    """What building ``spec`` with Keras reports, located at the nodes (``[]`` if it builds).
+
+    For specs that validate: what only Keras can find, such as mismatched shapes.
+    """
+    import keras
+
+    try:
+        build(spec)
+    except SpecError as e:
+        return e.diagnostics
+    finally:
+        keras.backend.clear_session()  # one model at a time in memory, however many specs
+    return []
 
 
 def _as_spec(spec_or_path: Spec | str | Path) -> Spec:

@@ -132,13 +132,25 @@ def cli() -> None:
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option(
+    "--build",
+    is_flag=True,
+    help="Also build each valid spec with Keras; its errors are located at their node.",
+)
 @set_option
-def validate(specs: tuple[str, ...], fmt: str, strict: bool, params: dict[str, Any]) -> None:
-    """Check specs without building them (no TensorFlow needed)."""
+def validate(
+    specs: tuple[str, ...], fmt: str, strict: bool, build: bool, params: dict[str, Any]
+) -> None:
+    """Check specs without building them (no TensorFlow needed, unless --build)."""
     paths = expand_paths(specs)
+    if build:
+        import_keras()
     found: list[Diagnostic] = []
     for path in paths:
-        found += api.validate(path, params)
+        static = api.validate(path, params)
+        found += static
+        if build and not errors_in(static):
+            found += api.build_errors(api.load(path, params))
     print_diagnostics(found, fmt)
     failed = errors_in(found) or (strict and found)
     if fmt == "text":
