@@ -99,19 +99,37 @@ def test_topological_ties_keep_declaration_order() -> None:
     assert [c.id for c in keraspec.lower(keraspec.loads(text)).main.calls] == ["n3", "n1", "n2"]
 
 
-def test_validate_never_imports_tensorflow_or_keras() -> None:
-    broken = ROOT / "tests" / "cases" / "invalid" / "three_errors.yaml"
+RESNET = ROOT / "specs" / "applications" / "resnet50.yaml"
+
+
+@pytest.mark.parametrize(
+    ("args", "rc"),
+    [
+        (
+            [
+                "validate",
+                str(HEADLINE),
+                str(ROOT / "tests" / "cases" / "invalid" / "three_errors.yaml"),
+            ],
+            1,
+        ),
+        (["expand", str(RESNET)], 0),
+        (["schema"], 0),
+    ],
+    ids=["validate", "expand", "schema"],
+)
+def test_commands_that_need_no_keras_never_import_tensorflow_or_keras(args: list, rc: int) -> None:
     code = (
         "import sys, keraspec\n"
         "from keraspec.cli import main\n"
-        f"rc = main(['validate', {str(HEADLINE)!r}, {str(broken)!r}])\n"
+        f"rc = main({args!r})\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras'))\n"
         "print(rc, heavy)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
-    assert result.stdout.strip().splitlines()[-1] == "1 []"
+    assert result.stdout.strip().splitlines()[-1] == f"{rc} []"
 
 
 def test_object_specs_from_python_and_from_yaml() -> None:

@@ -51,6 +51,7 @@ LEVELS = {
     "catalog": 3,
     "dump": 3,
     "catalog_check": 4,
+    "json_schema": 4,
     "graph": 4,
     "lower": 5,
     "emit": 6,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import importlib.util
+import json
 import os
 import sys
 import tempfile
@@ -271,6 +272,32 @@ def save_atomically(model: Any, output: Path) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the schema here (default: print it).",
+)
+def schema(output: Path | None) -> None:
+    """Print the JSON Schema of the spec format, for editors (no TensorFlow needed).
+
+    Each layer type constrains its arguments, so an editor completes `units` after
+    `type: Dense` and flags `unitz`. See docs/spec-format.md, "Editor support".
+    """
+    from .json_schema import editor_schema
+
+    text = json.dumps(editor_schema(), indent=2) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise click.FileError(str(output), hint=e.strerror or str(e)) from None
+    err.print(f"wrote {output}", markup=False)
 
 
 @cli.command()
