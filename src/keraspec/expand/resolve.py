@@ -95,15 +95,9 @@ class Resolver:
                 ref = target.refs[int(index)]  # the index is used up here
                 continue
             if isinstance(target, Dropped):
-                single = single_input(target.inputs)
-                if single is None:
-                    message = (
-                        f"`{name}` was dropped by its `when`; a dropped node stands for its "
-                        "input, and it does not have exactly one"
-                    )
-                    self.error(ref.src.value(), "E512", message)
+                target = self.stand_in(ref, name, target)
+                if target is None:
                     return self.failed(name, ref.scope).placeholder
-                target = Alias(Ref(target.scope, single, target.src.at("inputs")))
             hops.append((ref, name, index))
             ref = target.ref
         self.memo[id(ref)] = (ref, found, origin)
@@ -120,6 +114,18 @@ class Resolver:
         """
         entry = self.memo.get(id(ref))
         return entry[2] if entry and entry[0] is ref else ref
+
+    def stand_in(self, ref: Ref, name: str, dropped: Dropped) -> Alias | None:
+        """What a node dropped by ``when`` stands for: its single input (else E512)."""
+        single = single_input(dropped.inputs)
+        if single is None:
+            message = (
+                f"`{name}` was dropped by its `when`; a dropped node stands for its input, "
+                "and it does not have exactly one"
+            )
+            self.error(ref.src.value(), "E512", message)
+            return None
+        return Alias(Ref(dropped.scope, single, dropped.src.at("inputs")))
 
     def all_outputs(self, ref: Ref, name: str, target: Outputs) -> str | list[str]:
         """Every output of a block use, in order (bounded in count and in nesting)."""
