@@ -42,6 +42,7 @@ LEVELS = {
     "diagnostics": 0,
     "scalars": 1,
     "expr": 1,
+    "arguments": 1,
     "loader": 2,
     "ir": 1,
     "render": 1,

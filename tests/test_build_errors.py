@@ -23,12 +23,10 @@ def build_error(text: str) -> str:
 
 def test_shared_layer_constructor_error_points_at_the_shared_layer() -> None:
     text = HEAD + (
-        "layers:\n  bad: {type: Dense, units: -3}\n"
+        "layers:\n  bad: {type: Dense, units: 2, dtype: float33}\n"
         "nodes:\n  h: {layer: bad, inputs: x}\noutputs: [h]\n"
     )
-    assert build_error(text).startswith(
-        "6:3 E400 Keras rejected shared layer `bad`: ValueError: Received an invalid value"
-    )
+    assert build_error(text).startswith("6:3 E400 Keras rejected shared layer `bad`: ")
 
 
 def test_sub_model_error_points_at_its_node() -> None:

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import catalog
+from . import arguments, catalog
 from .catalog import DENIED_LAYERS
 from .diagnostics import Diagnostic, did_you_mean
 from .parse import DataPath, Reporter, leaves, source_of
@@ -129,6 +129,9 @@ def _check_args(
         elif arg not in known:
             hint = SHAPE_ARGS_HINT if arg in SHAPE_ARGS else did_you_mean(str(arg), known)
             c.key_error((*path, arg), "E211", f"{who}: unknown argument `{arg}`", hint)
+        elif message := arguments.problem(str(arg), value, known[arg].get("default")):
+            received = f"received {arg}={arguments.shown(value)}"
+            c.error((*path, arg), "E227", f"{who}: `{arg}` {message}; {received}")
         else:
             _check_value(c, str(arg), value, (*path, arg), who)
     for arg, info in known.items():

@@ -78,6 +78,9 @@ class Document:
     # Names whose definition failed to expand, as (graph prefix, name) pairs: their
     # uses are not judged again (see expand/ and graph.Scope.unresolved).
     unresolved: frozenset[tuple[Any, ...]] = frozenset()
+    # Places whose value stands for an error reported elsewhere (a `${...}` that uses
+    # a failed parameter): later stages say nothing about them.
+    silenced: frozenset[tuple[str, int, int]] = frozenset()
 
 
 def load_file(path: str | Path) -> Document:

@@ -49,7 +49,7 @@ def parse(doc: Document) -> Spec:
 def not_already_reported(diagnostics: list[Diagnostic], doc: Document) -> list[Diagnostic]:
     """Drop later-stage diagnostics at a place the loader already reported: one mistake
     (``shape: (28, 28)``), one error."""
-    seen = {(d.file, d.line, d.column) for d in doc.diagnostics}
+    seen = {(d.file, d.line, d.column) for d in doc.diagnostics} | doc.silenced
     return [d for d in diagnostics if (d.file, d.line, d.column) not in seen]
 
 

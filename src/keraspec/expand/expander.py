@@ -157,7 +157,8 @@ class Expander:
         except _TooBig:  # nothing useful can be checked in a spec this size
             raise SpecError(self.root.doc.diagnostics + self.diagnostics) from None
         found = self.root.doc.diagnostics + self.diagnostics
-        return Document(flat, self.out, found, frozenset(self.unresolved))
+        silenced = frozenset((w.file, w.line, w.column) for w in self.failed_at)
+        return Document(flat, self.out, found, frozenset(self.unresolved), silenced)
 
     def check_unused_blocks(self) -> None:
         """Every block of the spec is checked, used or not; an unused one is a warning."""

@@ -1,0 +1,79 @@
+"""What values the most used layer arguments accept: sizes, rates, paddings, flags.
+
+Keras checks these only when a layer is built, with a traceback, or not at all
+(a dropout rate of 1 divides by zero when training). Here they are rules by
+argument name, checked by ``validate`` without Keras. A flag (an argument whose
+default is true or false) must be true or false.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+POSITIVE_INTS = frozenset(
+    {"units", "filters", "output_dim", "input_dim", "num_heads", "key_dim", "depth_multiplier"}
+)
+# Windows and steps: a positive integer, or a list of them (one per spatial axis).
+WINDOWS = frozenset({"kernel_size", "strides", "pool_size", "dilation_rate"})
+RATES = {  # argument → (lowest, highest, highest included)
+    "rate": (0.0, 1.0, False),
+    "dropout": (0.0, 1.0, True),
+    "recurrent_dropout": (0.0, 1.0, True),
+    "momentum": (0.0, 1.0, True),
+}
+PADDINGS = ("valid", "same", "causal")
+
+
+def problem(arg: str, value: Any, default: Any) -> str | None:
+    """What is wrong with ``value`` for argument ``arg`` (whose default is ``default``)."""
+    if value is None and arg not in POSITIVE_INTS:
+        return None  # null means "the default behaviour" for the others
+    if arg in POSITIVE_INTS and not _positive_int(value):
+        return "must be a positive integer"
+    if arg in WINDOWS and not (_positive_int(value) or _positive_ints(value)):
+        return "must be a positive integer or a list of them"
+    if arg in RATES and not _in_range(value, *RATES[arg]):
+        low, high, closed = RATES[arg]
+        if closed:
+            return f"must be a number from {low:g} to {high:g}"
+        return f"must be at least {low:g} and less than {high:g}"
+    if arg == "epsilon" and not (_number(value) and value > 0):
+        return "must be a positive number"
+    padding = isinstance(value, str) and value.lower() in PADDINGS
+    if arg == "padding" and isinstance(default, str) and not padding:  # not ZeroPadding's
+        return "must be `valid` or `same` (`causal` for Conv1D)"
+    if isinstance(default, bool) and not isinstance(value, bool):
+        return "must be true or false"
+    return None
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _positive_ints(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(_positive_int(v) for v in value)
+
+
+def _in_range(value: Any, low: float, high: float, closed: bool) -> bool:
+    return _number(value) and low <= value and (value <= high if closed else value < high)
+
+
+def shown(value: Any) -> str:
+    """A value as a spec writes it, for ``received units=...``: `-3`, `'full'`, `[3, 0]`."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list):
+        if len(value) > 8:
+            return f"a list of {len(value)} values"
+        return "[" + ", ".join(shown(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "a mapping"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
