@@ -18,6 +18,7 @@ SPECS = sorted(
         *(ROOT / "specs").rglob("*.yaml"),
         *(ROOT / "tests" / "cases" / "valid").glob("*.yaml"),
         *(ROOT / "tests" / "cases" / "expand").glob("*.yaml"),
+        *(ROOT / "tests" / "cases" / "includes" / "ok").rglob("*.yaml"),  # a block library too
     ]
 )
 
@@ -61,7 +62,10 @@ def with_node(**node: object) -> dict:
             "nodes/h: Additional properties are not allowed ('unitz' was unexpected)",
         ),
         (with_node(type="Dense", inputs="x"), "nodes/h: 'units' is a required property"),
-        (with_node(type="Dnse", units=2, inputs="x"), "nodes/h/type: 'Dnse' is not one of"),
+        (
+            with_node(type="Dnse", units=2, inputs="x"),
+            "nodes/h/type: 'Dnse' is not valid under any of the given schemas",
+        ),
         (
             with_node(op="add", x1="x", inputs="x", axis=1),
             "nodes/h: Additional properties are not allowed ('axis' was unexpected)",
@@ -82,3 +86,10 @@ def test_schema_command_writes_the_schema(tmp_path: Path, capsys) -> None:
     assert main(["schema", "-o", str(out)]) == ExitCode.OK
     assert json.loads(out.read_text()) == editor_schema()
     assert capsys.readouterr().err == f"wrote {out}\n"
+
+
+def test_expressions_may_stand_for_enumerated_values(validator: Draft7Validator) -> None:
+    node = {"type": "${cell}", "units": 2, "inputs": "x"}
+    data = {**SPEC, "params": {"cell": "LSTM"}, "nodes": {"h": node}}
+    data["inputs"] = {"x": {"shape": [3, 4], "dtype": "${dt}"}}
+    assert problems(validator, data) == []

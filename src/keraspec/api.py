@@ -96,9 +96,20 @@ def lower(spec_or_path: Spec | str | Path) -> Program:
 
 def build(spec_or_path: Spec | str | Path, compile: bool = True) -> keras.Model:
     """The Keras functional model a spec describes, compiled when it has ``compile:``."""
-    from .emit.keras_model import build_model
-
+    try:
+        from .emit.keras_model import build_model
+    except ModuleNotFoundError as e:  # the [tensorflow] extra is not installed
+        message = f'{e.name} is not installed: pip install "keraspec[tensorflow]"'
+        raise ModuleNotFoundError(message, name=e.name) from e
     return build_model(lower(spec_or_path), compile=compile)
+
+
+def is_block_library(path: str | Path) -> bool:
+    """Whether ``path`` is a file of blocks for other specs (nothing to build on its own)."""
+    try:
+        return is_library(load_file(path).data)
+    except SpecError:
+        return False
 
 
 def build_errors(spec: Spec) -> list[Diagnostic]:

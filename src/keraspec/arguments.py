@@ -1,9 +1,9 @@
 """What values the most used layer arguments accept: sizes, rates, paddings, flags.
 
-Keras checks these only when a layer is built, with a traceback, or not at all
-(a dropout rate of 1 divides by zero when training). Here they are rules by
-argument name, checked by ``validate`` without Keras. A flag (an argument whose
-default is true or false) must be true or false.
+Keras checks these only when a layer is built, with a traceback. Here they are
+rules by argument name, checked by ``validate`` without Keras, with the ranges
+Keras 3 accepts. A flag (an argument whose default is true or false) must be true
+or false.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ POSITIVE_INTS = frozenset(
 # Windows and steps: a positive integer, or a list of them (one per spatial axis).
 WINDOWS = frozenset({"kernel_size", "strides", "pool_size", "dilation_rate"})
 RATES = {  # argument → (lowest, highest, highest included)
-    "rate": (0.0, 1.0, False),
+    "rate": (0.0, 1.0, True),
     "dropout": (0.0, 1.0, True),
     "recurrent_dropout": (0.0, 1.0, True),
     "momentum": (0.0, 1.0, True),
@@ -32,7 +32,9 @@ def problem(arg: str, value: Any, default: Any) -> str | None:
         return "must be a positive integer"
     if arg in WINDOWS and not (_positive_int(value) or _positive_ints(value)):
         return "must be a positive integer or a list of them"
-    if arg in RATES and not _in_range(value, *RATES[arg]):
+    # A dropout layer's `rate` has no default; MinMaxNorm's (a blend factor) has one.
+    rated = arg in RATES and (arg != "rate" or default is None)
+    if rated and not _in_range(value, *RATES[arg]):
         low, high, closed = RATES[arg]
         if closed:
             return f"must be a number from {low:g} to {high:g}"

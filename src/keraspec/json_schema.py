@@ -19,6 +19,17 @@ from .schema import NAME_PATTERN
 SCHEMA_URI = "http://json-schema.org/draft-07/schema#"
 NAME = {"type": "string", "pattern": f"^{NAME_PATTERN.pattern}$"}
 TEXT_OR_EXPRESSION = {"type": "string"}
+EXPRESSION = {"type": "string", "pattern": "\\$\\{"}
+
+
+def _one_of(values: list[Any], description: str | None = None) -> dict[str, Any]:
+    """One of ``values``, or a ``${...}`` expression that evaluates to one."""
+    found: dict[str, Any] = {"anyOf": [{"enum": values}, EXPRESSION]}
+    if description:
+        found["description"] = description
+    return found
+
+
 REFERENCES = {
     "description": "a reference (`name`, `name[1]`), a list of them, or keyword inputs",
     "anyOf": [
@@ -57,6 +68,27 @@ def editor_schema() -> dict[str, Any]:
         "title": "keraspec model spec",
         "description": "A Keras functional model as YAML; see docs/spec-format.md.",
         "type": "object",
+        # A file without `keraspec:` is a block library (docs/composition.md).
+        "if": {"required": ["keraspec"]},
+        "then": {"$ref": "#/definitions/spec"},
+        "else": {"$ref": "#/definitions/library"},
+        "definitions": {
+            "spec": _spec(),
+            "library": _library(),
+            "input": _input(data["dtypes"]),
+            "node": _node(layers, ops),
+            "layer": _layer(layers),
+            "model": _model(),
+            "block": _block(),
+            "outputs": {"anyOf": [{"type": "string"}, {"type": "array"}, {"type": "object"}]},
+            "compile": _compile(),
+        },
+    }
+
+
+def _spec() -> dict[str, Any]:
+    return {
+        "type": "object",
         "required": ["keraspec", "name", "inputs", "outputs"],
         "additionalProperties": False,
         "properties": {
@@ -72,14 +104,18 @@ def editor_schema() -> dict[str, Any]:
             "outputs": {"$ref": "#/definitions/outputs"},
             "compile": {"type": "object", "$ref": "#/definitions/compile"},
         },
-        "definitions": {
-            "input": _input(data["dtypes"]),
-            "node": _node(layers, ops),
-            "layer": _layer(layers),
-            "model": _model(),
-            "block": _block(),
-            "outputs": {"anyOf": [{"type": "string"}, {"type": "array"}, {"type": "object"}]},
-            "compile": _compile(),
+    }
+
+
+def _library() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "description": {"type": "string"},
+            "params": {"type": "object"},
+            "blocks": {"type": "object", "additionalProperties": {"$ref": "#/definitions/block"}},
+            "models": {"type": "object", "additionalProperties": {"$ref": "#/definitions/model"}},
         },
     }
 
@@ -91,7 +127,7 @@ def _input(dtypes: list[str]) -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {
             "shape": {"type": ["array", "string"], "description": "dimensions; null is variable"},
-            "dtype": {"enum": sorted(dtypes)},
+            "dtype": _one_of(sorted(dtypes)),
             "batch_size": {"type": ["integer", "string"]},
             "sparse": {"type": "boolean"},
         },
@@ -104,14 +140,14 @@ def _node(layers: dict[str, Any], ops: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "type": {"enum": sorted(layers), "description": "a Keras layer class"},
+            "type": _one_of(sorted(layers), "a Keras layer class"),
             "layer": {
                 "type": ["string", "object"],
                 "description": "a shared layer under `layers:` (or, on `type: Bidirectional`"
                 " and other wrappers, the layer it wraps)",
             },
             "model": {"type": "string", "description": "a sub-model under `models:`"},
-            "op": {"enum": sorted(ops), "description": "a keras.ops function"},
+            "op": _one_of(sorted(ops), "a keras.ops function"),
             **keys,
         },
         "allOf": [
@@ -126,7 +162,7 @@ def _layer(layers: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "object",
         "required": ["type"],
-        "properties": {"type": {"enum": sorted(layers)}},
+        "properties": {"type": _one_of(sorted(layers))},
         "allOf": [_when_is("type", name, entry, {}) for name, entry in sorted(layers.items())],
     }
 
@@ -190,6 +226,6 @@ def _compile() -> dict[str, Any]:
             "loss_weights": {"type": ["array", "object"]},
             "metrics": {"type": ["array", "object"]},
             "run_eagerly": {"type": "boolean"},
-            "jit_compile": {"enum": [True, False, "auto"]},
+            "jit_compile": _one_of([True, False, "auto"]),
         },
     }

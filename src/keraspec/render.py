@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from urllib.parse import quote
 
 from .diagnostics import Diagnostic
 
@@ -99,6 +100,7 @@ def sarif_log(diagnostics: Sequence[Diagnostic]) -> dict:
         "runs": [
             {
                 "tool": {"driver": {"name": "keraspec", "version": _version(), "rules": rules}},
+                "columnKind": "unicodeCodePoints",  # keraspec counts characters, not UTF-16
                 "results": [_sarif_result(d, codes.index(d.code)) for d in diagnostics],
             }
         ],
@@ -134,7 +136,7 @@ def _sarif_location(file: str, line: int, column: int) -> dict:
 def _uri(file: str) -> str:
     """A relative path as a relative URI reference; an absolute one as a file: URI."""
     path = Path(file)
-    return path.as_uri() if path.is_absolute() else path.as_posix()
+    return path.as_uri() if path.is_absolute() else quote(path.as_posix())
 
 
 def _version() -> str:
