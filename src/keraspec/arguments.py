@@ -63,19 +63,3 @@ def _positive_ints(value: Any) -> bool:
 
 def _in_range(value: Any, low: float, high: float, closed: bool) -> bool:
     return _number(value) and low <= value and (value <= high if closed else value < high)
-
-
-def shown(value: Any) -> str:
-    """A value as a spec writes it, for ``received units=...``: `-3`, `'full'`, `[3, 0]`."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, list):
-        if len(value) > 8:
-            return f"a list of {len(value)} values"
-        return "[" + ", ".join(shown(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "a mapping"
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."

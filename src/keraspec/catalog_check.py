@@ -11,7 +11,7 @@ from typing import Any
 
 from . import arguments, catalog
 from .catalog import DENIED_LAYERS
-from .diagnostics import Diagnostic, did_you_mean
+from .diagnostics import Diagnostic, did_you_mean, written_as
 from .parse import DataPath, Reporter, leaves, source_of
 from .schema import REFERENCE_PATTERN, Node, ObjectSpec, Spec
 
@@ -130,7 +130,7 @@ def _check_args(
             hint = SHAPE_ARGS_HINT if arg in SHAPE_ARGS else did_you_mean(str(arg), known)
             c.key_error((*path, arg), "E211", f"{who}: unknown argument `{arg}`", hint)
         elif message := arguments.problem(str(arg), value, known[arg].get("default")):
-            received = f"received {arg}={arguments.shown(value)}"
+            received = f"received {arg}={written_as(value)}"
             c.error((*path, arg), "E227", f"{who}: `{arg}` {message}; {received}")
         else:
             _check_value(c, str(arg), value, (*path, arg), who)

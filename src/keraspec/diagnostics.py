@@ -150,5 +150,21 @@ def _also(d: Diagnostic, others: int) -> Diagnostic:
     return replace(d, notes=(*d.notes, note))
 
 
+def written_as(value: Any) -> str:
+    """A value as a spec writes it, for messages: `-3`, `true`, `null`, `'full'`, `[3, 0]`."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list):
+        if len(value) > 8:
+            return f"a list of {len(value)} values"
+        return "[" + ", ".join(written_as(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "a mapping"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
     return (d.file, d.line, d.column, d.code)

@@ -14,7 +14,7 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .diagnostics import did_you_mean
+from .diagnostics import did_you_mean, written_as
 
 MAX_LENGTH = 400  # characters in one expression
 MAX_NODES = 200  # syntax-tree nodes in one expression
@@ -221,13 +221,11 @@ def _numbers(node: ast.AST, *values: Any) -> None:
 
 def kind(value: Any) -> str:
     """A value as the spec would write it: `2`, `true`, `null`, `text 'relu'`, `a list`."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return str(value).lower()
     if isinstance(value, str):
-        return f"text {value!r}"
-    return "a list" if isinstance(value, list) else repr(value)
+        return f"text {written_as(value)}"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value) if isinstance(value, dict) else written_as(value)
 
 
 def size(value: Any) -> int:
