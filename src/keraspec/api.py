@@ -61,25 +61,35 @@ def validate(spec_or_path: Spec | str | Path, params: Params = None) -> list[Dia
     """
     if isinstance(spec_or_path, Spec):
         return _checks(spec_or_path)
+    return check_file(spec_or_path, params)[1]
+
+
+def check_file(path: str | Path, params: Params = None) -> tuple[Spec | None, list[Diagnostic]]:
+    """``validate`` of a file, with the spec it describes when it has no errors.
+
+    The spec is None for an invalid spec and for a block library (nothing to build).
+    Commands that go on to build use this, so a spec is read and expanded once.
+    """
     try:
-        doc = load_file(spec_or_path)
+        doc = load_file(path)
         if is_library(doc.data) and not params:
-            return sorted(check_library(doc), key=sort_key)
+            return None, sorted(check_library(doc), key=sort_key)
         doc = expand(doc, params)
     except SpecError as e:
-        return sorted(e.diagnostics, key=sort_key)
-    found = []
+        return None, sorted(e.diagnostics, key=sort_key)
+    spec, found = None, []
     try:
-        found += _checks(parse_schema(doc), doc.unresolved)
+        spec = parse_schema(doc)
+        found += _checks(spec, doc.unresolved)
     except SchemaError as e:
         found += e.diagnostics
         if (partial := parse_partial(doc, e.paths)) is not None:
-            spec, dropped = partial
-            found += _checks(spec, dropped | doc.unresolved)
+            partial_spec, dropped = partial
+            found += _checks(partial_spec, dropped | doc.unresolved)
     found = doc.diagnostics + not_already_reported(found, doc)
     if errors_in(found):  # a broken reference also disconnects nodes: say only what is wrong
-        found = [d for d in found if d.code not in CONSEQUENTIAL]
-    return sorted(one_per_place(found), key=sort_key)
+        spec, found = None, [d for d in found if d.code not in CONSEQUENTIAL]
+    return spec, sorted(one_per_place(found), key=sort_key)
 
 
 def _checks(spec: Spec, unresolved: Unresolved = frozenset()) -> list[Diagnostic]:
@@ -102,14 +112,6 @@ def build(spec_or_path: Spec | str | Path, compile: bool = True) -> keras.Model:
         message = f'{e.name} is not installed: pip install "keraspec[tensorflow]"'
         raise ModuleNotFoundError(message, name=e.name) from e
     return build_model(lower(spec_or_path), compile=compile)
-
-
-def is_block_library(path: str | Path) -> bool:
-    """Whether ``path`` is a file of blocks for other specs (nothing to build on its own)."""
-    try:
-        return is_library(load_file(path).data)
-    except SpecError:
-        return False
 
 
 def build_errors(spec: Spec) -> list[Diagnostic]:

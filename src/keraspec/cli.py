@@ -148,10 +148,10 @@ def validate(
         import_keras()
     found: list[Diagnostic] = []
     for path in paths:
-        static = api.validate(path, params)
+        spec, static = api.check_file(path, params)
         found += static
-        if build and not errors_in(static) and not api.is_block_library(path):
-            found += api.build_errors(api.load(path, params))
+        if build and spec is not None:  # valid, and not a block library
+            found += api.build_errors(spec)
     print_diagnostics(found, fmt)
     failed = errors_in(found) or (strict and found)
     if fmt == "text":
@@ -162,12 +162,18 @@ def validate(
 
 def load_or_exit(path: Path, params: dict[str, Any]) -> api.Spec:
     """The spec at ``path``, or its diagnostics printed and exit 1."""
-    diagnostics = api.validate(path, params)  # everything, warnings of expansion included
+    spec, diagnostics = api.check_file(path, params)  # warnings of expansion included
     print_diagnostics(diagnostics, console=err)
-    if errors_in(diagnostics):
+    if spec is None:
+        if not errors_in(diagnostics):  # a block library: read as a spec, it says what it lacks
+            try:
+                api.load(path, params)
+            except SpecError as e:
+                diagnostics = e.diagnostics
+            print_diagnostics(diagnostics, console=err)
         err.print(f"invalid: {tally(diagnostics, 1)}", markup=False)
         sys.exit(ExitCode.INVALID)
-    return api.load(path, params)
+    return spec
 
 
 @contextmanager
