@@ -144,7 +144,7 @@ def test_internal_errors_exit_3_without_traceback(capsys, monkeypatch) -> None:
     def explode(*_):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(api, "validate", explode)
+    monkeypatch.setattr(api, "check_file", explode)
     monkeypatch.delenv("KERASPEC_DEBUG", raising=False)
     code, _, err = run(capsys, "validate", HEADLINE)
     assert code == ExitCode.INTERNAL
