@@ -314,14 +314,19 @@ def test_sarif_format_when_all_is_well(capsys) -> None:
     assert log.runs[0].results == [] and log.runs[0].tool.driver.rules == []
 
 
+def hide_module(monkeypatch, hidden: str) -> None:
+    """Make ``hidden`` look not installed to the CLI's ``find_spec`` check."""
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == hidden else real(name)
+    )
+
+
 @pytest.mark.parametrize("command", ["compile", "summary"])
 def test_commands_that_build_say_what_to_install_without_tensorflow(
     capsys, monkeypatch, command: str
 ) -> None:
-    real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name == "tensorflow" else real(name)
-    )
+    hide_module(monkeypatch, "tensorflow")
     code, out, err = run(capsys, command, str(HEADLINE))
     assert code == ExitCode.USAGE and out == ""
     assert (
@@ -359,10 +364,7 @@ def test_validate_build_finds_what_only_keras_finds(tmp_path: Path, capsys) -> N
 
 
 def test_validate_build_without_tensorflow_says_what_to_install(capsys, monkeypatch) -> None:
-    real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name == "keras" else real(name)
-    )
+    hide_module(monkeypatch, "keras")
     code, out, err = run(capsys, "validate", "--build", str(HEADLINE))
     assert code == ExitCode.USAGE and out == ""
     assert 'keras is not installed: pip install "keraspec[tensorflow]"' in err
