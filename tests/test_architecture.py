@@ -55,6 +55,7 @@ LEVELS = {
     "json_schema": 4,
     "graph": 4,
     "lower": 5,
+    "shapes": 5,
     "emit": 6,
     "api": 7,
     "summary": 8,

@@ -16,6 +16,7 @@ from typing import Any
 class Severity(str, Enum):
     ERROR = "error"
     WARNING = "warning"
+    INFO = "info"  # shown with --verbose; never fails a run, --strict or not
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ class ModelBuilder:
         self.shared: dict[str, keras.layers.Layer] = {}
         self.models: dict[str, keras.Model] = {}
         self.tensors: dict[str, Any] = {}  # the last graph built: node id → output
+        self.graph_tensors: dict[str, dict[str, Any]] = {}  # every graph built, by name
 
     def build(self) -> keras.Model:
         for graph in self.program.submodels:
@@ -49,7 +50,7 @@ class ModelBuilder:
         return self.build_graph(self.program.main)
 
     def build_graph(self, graph: GraphIR) -> keras.Model:
-        tensors = self.tensors = {}
+        tensors = self.tensors = self.graph_tensors[graph.name] = {}
         for decl in graph.inputs:
             with located(decl.location, f"input `{decl.id}`"):
                 tensors[decl.id] = keras.Input(

@@ -1,0 +1,3 @@
+"""Shape rules for convolution, pooling, padding, cropping and upsampling layers."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Shape rules for the allowlisted ``keras.ops`` functions."""
+
+from __future__ import annotations
