@@ -113,10 +113,12 @@ RESNET = ROOT / "specs" / "applications" / "resnet50.yaml"
             ],
             1,
         ),
+        (["validate", "-v", str(RESNET)], 0),
         (["expand", str(RESNET)], 0),
+        (["summary", str(RESNET)], 0),
         (["schema"], 0),
     ],
-    ids=["validate", "expand", "schema"],
+    ids=["validate", "validate-verbose", "expand", "summary", "schema"],
 )
 def test_commands_that_need_no_keras_never_import_tensorflow_or_keras(args: list, rc: int) -> None:
     code = (

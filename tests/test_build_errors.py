@@ -1,4 +1,8 @@
-"""Whatever Keras rejects at build time is reported at the spec line that caused it (E400)."""
+"""Whatever Keras rejects at build time is reported at the spec line that caused it (E400).
+
+Static inference finds shape errors before a build (E600); Keras finds what no
+static rule covers, simulated here by taking a rule away.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import pytest
 
 import keraspec
 from keraspec import SpecError
+from keraspec.shapes import LAYER_RULES
 
 pytestmark = pytest.mark.keras
 
@@ -29,14 +34,16 @@ def test_shared_layer_constructor_error_points_at_the_shared_layer() -> None:
     assert build_error(text).startswith("6:3 E400 Keras rejected shared layer `bad`: ")
 
 
-def test_sub_model_error_points_at_its_node() -> None:
+def test_sub_model_error_points_at_its_node(monkeypatch) -> None:
+    monkeypatch.delitem(LAYER_RULES, "Dense")  # static inference cannot see `s`'s input
     text = HEAD + (
         "models:\n  sub:\n    inputs: {i: {shape: [3]}}\n"
         "    nodes:\n      o: {type: Dense, units: 2, inputs: i}\n    outputs: [o]\n"
-        "nodes:\n  s: {model: sub, inputs: x}\noutputs: [s]\n"
+        "nodes:\n  h: {type: Dense, units: 4, inputs: x}\n  s: {model: sub, inputs: h}\n"
+        "outputs: [s]\n"
     )
     assert build_error(text) == (
-        "12:3 E400 Keras rejected node `s`: ValueError: Input 0 with name 'i' of layer 'sub'"
+        "13:3 E400 Keras rejected node `s`: ValueError: Input 0 with name 'i' of layer 'sub'"
         " is incompatible with the layer: expected shape=(None, 3), found shape=(None, 4)"
     )
 

@@ -1,4 +1,5 @@
-"""`pip install keraspec` validates without TensorFlow; `keraspec[tensorflow]` adds compile.
+"""`pip install keraspec` validates and summarizes without TensorFlow; `keraspec[tensorflow]`
+adds compile.
 
 Installs the package into a fresh virtual environment, without the extra, and
 runs the command line there (about 10 s).
@@ -14,7 +15,9 @@ from pathlib import Path
 ROOT = Path(__file__).parent.parent
 
 
-def test_validate_works_and_compile_says_what_to_install_without_tensorflow(tmp_path: Path) -> None:
+def test_without_tensorflow_validate_and_summary_work_and_compile_says_what_to_install(
+    tmp_path: Path,
+) -> None:
     env = tmp_path / "venv"
     venv.create(env, with_pip=True)
     bin_ = env / ("Scripts" if sys.platform == "win32" else "bin")
@@ -30,6 +33,11 @@ def test_validate_works_and_compile_says_what_to_install_without_tensorflow(tmp_
     ok = subprocess.run([bin_ / "keraspec", "validate", *specs], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert ok.stderr == "ok: 0 errors, 0 warnings in 2 files\n"
+    summary = subprocess.run(
+        [bin_ / "keraspec", "summary", specs[0]], capture_output=True, text=True
+    )
+    assert summary.returncode == 0, summary.stderr
+    assert "Total params: 5,200,610" in summary.stdout
 
     out = tmp_path / "m.keras"
     built = subprocess.run(

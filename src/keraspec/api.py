@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import catalog_check, graph
+from . import catalog_check, graph, shapes
 from . import lower as lowering
 from .diagnostics import Diagnostic, SpecError, errors_in, one_per_place, sort_key
 from .dump import dumps
@@ -30,7 +30,7 @@ from .schema import Spec
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["build", "build_errors", "dumps", "load", "loads", "lower", "validate"]
+__all__ = ["build", "build_errors", "dumps", "infer", "load", "loads", "lower", "validate"]
 
 
 Params = dict[str, Any] | None
@@ -52,19 +52,25 @@ def loads(text: str, source: str = "<string>", params: Params = None) -> Spec:
     return parse(expand(load_text(text, source), params))
 
 
-def validate(spec_or_path: Spec | str | Path, params: Params = None) -> list[Diagnostic]:
+def validate(
+    spec_or_path: Spec | str | Path, params: Params = None, verbose: bool = False
+) -> list[Diagnostic]:
     """Every error and warning in a spec, sorted by position. Never imports Keras.
 
     Entries with schema errors are reported and left out; the rest is still
-    checked, so one run shows everything. A block library (a file with `blocks:`
-    and no `keraspec:`) gets the checks it can have on its own.
+    checked, so one run shows everything. A spec whose structure is sound gets its
+    shapes inferred and checked too; ``verbose`` adds an info for each node whose
+    shape no static rule covers. A block library (a file with `blocks:` and no
+    `keraspec:`) gets the checks it can have on its own.
     """
     if isinstance(spec_or_path, Spec):
-        return _checks(spec_or_path)
-    return check_file(spec_or_path, params)[1]
+        return _checks(spec_or_path, verbose=verbose)
+    return check_file(spec_or_path, params, verbose)[1]
 
 
-def check_file(path: str | Path, params: Params = None) -> tuple[Spec | None, list[Diagnostic]]:
+def check_file(
+    path: str | Path, params: Params = None, verbose: bool = False
+) -> tuple[Spec | None, list[Diagnostic]]:
     """``validate`` of a file, with the spec it describes when it has no errors.
 
     The spec is None for an invalid spec and for a block library (nothing to build).
@@ -80,7 +86,7 @@ def check_file(path: str | Path, params: Params = None) -> tuple[Spec | None, li
     spec, found = None, []
     try:
         spec = parse_schema(doc)
-        found += _checks(spec, doc.unresolved)
+        found += _checks(spec, doc.unresolved, verbose)
     except SchemaError as e:
         found += e.diagnostics
         if (partial := parse_partial(doc, e.paths)) is not None:
@@ -92,9 +98,23 @@ def check_file(path: str | Path, params: Params = None) -> tuple[Spec | None, li
     return spec, sorted(one_per_place(found), key=sort_key)
 
 
-def _checks(spec: Spec, unresolved: Unresolved = frozenset()) -> list[Diagnostic]:
+def _checks(
+    spec: Spec, unresolved: Unresolved = frozenset(), verbose: bool = False
+) -> list[Diagnostic]:
     found = catalog_check.check(spec) + graph.check(spec, unresolved)
+    if not unresolved and not errors_in(found):  # shapes need a whole, sound graph
+        inference = shapes.infer(lowering.lower(spec))
+        found += inference.diagnostics + (inference.unchecked if verbose else [])
     return sorted(dict.fromkeys(found), key=sort_key)
+
+
+def infer(spec_or_path: Spec | str | Path) -> shapes.Inference:
+    """Every node's output shapes, dtypes and parameters, inferred without Keras.
+
+    Raises ``SpecError`` when the spec has errors (shape errors included).
+    """
+    program = lower(spec_or_path)
+    return shapes.infer(program)
 
 
 def lower(spec_or_path: Spec | str | Path) -> Program:

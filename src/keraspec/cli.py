@@ -24,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import api
-from .diagnostics import Diagnostic, SpecError, errors_in
+from .diagnostics import Diagnostic, Severity, SpecError, errors_in
 from .loader import load_value
 from .render import FORMATS, render, tally, text_block
 
@@ -70,7 +70,7 @@ def print_diagnostics(
             click.echo(render(diagnostics, fmt))
         return
     for d in diagnostics:
-        style = "bold red" if d.is_error else "yellow"
+        style = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}.get(d.severity, "cyan")
         block = text_block(d).split("\n")
         console.print(block[0], style=style, markup=False)
         for line in block[1:]:
@@ -138,22 +138,35 @@ def cli() -> None:
     is_flag=True,
     help="Also build each valid spec with Keras; its errors are located at their node.",
 )
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Also list nodes whose shapes no static rule checks."
+)
 @set_option
 def validate(
-    specs: tuple[str, ...], fmt: str, strict: bool, build: bool, params: dict[str, Any]
+    specs: tuple[str, ...],
+    fmt: str,
+    strict: bool,
+    build: bool,
+    verbose: bool,
+    params: dict[str, Any],
 ) -> None:
-    """Check specs without building them (no TensorFlow needed, unless --build)."""
+    """Check specs without building them (no TensorFlow needed, unless --build).
+
+    Checks the YAML, the structure, arguments, the graph and, statically, every
+    node's shapes.
+    """
     paths = expand_paths(specs)
     if build:
         import_keras()
     found: list[Diagnostic] = []
     for path in paths:
-        spec, static = api.check_file(path, params)
+        spec, static = api.check_file(path, params, verbose)
         found += static
         if build and spec is not None:  # valid, and not a block library
             found += api.build_errors(spec)
     print_diagnostics(found, fmt)
-    failed = errors_in(found) or (strict and found)
+    warnings = [d for d in found if d.severity is Severity.WARNING]
+    failed = errors_in(found) or (strict and warnings)
     if fmt == "text":
         verdict = "invalid" if failed else "ok"
         err.print(f"{verdict}: {tally(found, len(paths))}", markup=False)
@@ -321,15 +334,14 @@ def expand(spec: Path, params: dict[str, Any]) -> None:
 @click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @set_option
 def summary(spec: Path, params: dict[str, Any]) -> None:
-    """A table of SPEC's nodes: layer type, inputs, output shape and parameters."""
+    """A table of SPEC's nodes: layer type, inputs, output shape and parameters.
+
+    Inferred statically, without TensorFlow; the numbers are the ones Keras reports.
+    """
     from .summary import summarize
 
     checked = load_or_exit(spec, params)
-    import_keras()
-    try:
-        rows, total = summarize(checked)
-    except SpecError as e:
-        exit_invalid(e.diagnostics)
+    rows, total = summarize(checked)
     table = Table(title=Text(checked.name), title_justify="left")
     for column in ("node", "layer", "inputs", "output shape", "params"):
         justify = "right" if column == "params" else "left"
@@ -337,7 +349,8 @@ def summary(spec: Path, params: dict[str, Any]) -> None:
     for row in rows:
         table.add_row(*(Text(cell) for cell in row))  # `a[0]` is not markup
     out.print(table)
-    out.print(f"Total params: {total:,}", markup=False)
+    unknown = "unknown (some nodes have no static rule: see `keraspec validate -v`)"
+    out.print(f"Total params: {unknown if total is None else f'{total:,}'}", markup=False)
 
 
 def main(argv: list[str] | None = None) -> int:

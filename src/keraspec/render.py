@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from urllib.parse import quote
 
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, Severity
 
 FORMATS = ("text", "json", "github", "sarif")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -60,7 +60,7 @@ def _clip(line: str, column: int) -> str:
 
 def github_line(d: Diagnostic) -> str:
     """A GitHub Actions workflow command; it shows up as an annotation on the line."""
-    level = "error" if d.is_error else "warning"
+    level = {Severity.ERROR: "error", Severity.WARNING: "warning"}.get(d.severity, "notice")
     notes = "".join(f"; {note}" for note in d.notes)
     message = _escape(d.message + notes + (f" (hint: {d.hint})" if d.hint else ""))
     file = _escape(d.file, property_value=True)
@@ -77,9 +77,11 @@ def _escape(text: str, property_value: bool = False) -> str:
 
 def tally(diagnostics: Sequence[Diagnostic], files: int) -> str:
     errors = sum(d.is_error for d in diagnostics)
-    warnings = len(diagnostics) - errors
+    warnings = sum(d.severity is Severity.WARNING for d in diagnostics)
+    infos = len(diagnostics) - errors - warnings
     noun = "file" if files == 1 else "files"
-    return f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {files} {noun}"
+    counts = f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
+    return counts + (f", {_plural(infos, 'info')}" if infos else "") + f" in {files} {noun}"
 
 
 def _plural(n: int, word: str) -> str:
@@ -112,7 +114,7 @@ def _sarif_result(d: Diagnostic, rule_index: int) -> dict:
     result = {
         "ruleId": d.code,
         "ruleIndex": rule_index,
-        "level": "error" if d.is_error else "warning",
+        "level": {Severity.ERROR: "error", Severity.WARNING: "warning"}.get(d.severity, "note"),
         "message": {"text": text},
         "locations": [_sarif_location(d.file, d.line, d.column)],
     }

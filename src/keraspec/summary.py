@@ -1,7 +1,8 @@
-"""Per-node rows for ``keraspec summary``: what each node calls, on what, and its weights.
+"""Per-node rows for ``keraspec summary``: what each node calls, on what, its output
+shapes and the parameters it adds, all inferred statically (no TensorFlow).
 
-Builds the model with Keras to read shapes and parameter counts (issue: a
-TensorFlow-free summary comes with static shape inference).
+The numbers are Keras's own: tests compare them with built models for every spec
+in ``specs/``.
 """
 
 from __future__ import annotations
@@ -11,30 +12,30 @@ from typing import Any
 from . import api
 from .ir import Call
 from .schema import Spec
+from .shapes import NodeShapes, Tensor, show
+
+Row = tuple[str, str, str, str, str]
 
 
-def summarize(spec: Spec) -> tuple[list[tuple[str, ...]], int]:
-    """Rows of (node, layer, inputs, output shape, params) and the model's total params."""
-    from .emit.keras_model import ModelBuilder
+def summarize(spec: Spec) -> tuple[list[Row], int | None]:
+    """Rows of (node, layer, inputs, output shape, params) and the model's total params.
 
+    A count of None (shown as ``?``) is a node no static rule covers.
+    """
     program = api.lower(spec)
-    builder = ModelBuilder(program)
-    model = builder.build()
-    rows = [(i.id, "Input", "", _shape(builder.tensors[i.id]), "0") for i in program.main.inputs]
-    counted: set[int] = set()  # variables already shown: shared weights count once
-    for call in program.main.calls:
-        params = "0"
-        if call.kind != "op":
-            layer = model.get_layer(call.id if call.kind == "new_layer" else call.target)
-            new = [w for w in layer.weights if id(w) not in counted]
-            counted |= {id(w) for w in layer.weights}
-            params = f"{sum(int(w.numpy().size) for w in new):,}"
-            if layer.weights and not new:
-                params = "(shared)"
-        rows.append(
-            (call.id, _label(call), _inputs(call), _shape(builder.tensors[call.id]), params)
-        )
-    return rows, model.count_params()
+    inference = api.shapes.infer(program)
+    main = inference.main
+    rows: list[Row] = [(i, "Input", "", _shape(t), "0") for i, t in main.inputs.items()]
+    rows += [_row(call, main.nodes[call.id]) for call in program.main.calls]
+    return rows, main.params
+
+
+def _row(call: Call, node: NodeShapes) -> Row:
+    params = "?" if node.params is None else f"{node.params:,}"
+    if node.shared_again:
+        params = "(shared)"
+    shape = "?" if not all(t.known for t in node.tensors) else _shape(node.output)
+    return (call.id, _label(call), _inputs(call), shape, params)
 
 
 def _label(call: Call) -> str:
@@ -58,12 +59,12 @@ def _text(value: Any) -> str:
 def _flat(values: Any) -> list[Any]:
     if isinstance(values, tuple):
         return [x for v in values for x in _flat(v)]
+    if isinstance(values, dict) or hasattr(values, "values"):
+        return [x for v in values.values() for x in _flat(v)]
     return [values]
 
 
-def _shape(tensor: Any) -> str:
-    if isinstance(tensor, (list, tuple)):
-        return ", ".join(_shape(t) for t in tensor)
-    if isinstance(tensor, dict):
-        return ", ".join(_shape(t) for t in tensor.values())
-    return str(tuple(tensor.shape))
+def _shape(output: Any) -> str:
+    if isinstance(output, Tensor):
+        return show(output.shape)
+    return ", ".join(_shape(t) for t in output)

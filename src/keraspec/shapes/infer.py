@@ -18,6 +18,9 @@ from ..ir import Call, GraphIR, InputDecl, KerasObject, Program, SharedLayer, Te
 from .registry import LAYER_RULES, OP_RULES, Inputs, Layer, NoRule, Result
 from .tensor import UNKNOWN, Shape, ShapeError, Tensor, compatible, params, show
 
+Owners = Mapping[Any, "int | None"]
+BUILD = "`keraspec validate --build` checks it with Keras"
+BUG = "a bug in keraspec: please report it; `keraspec validate --build` checks this node"
 # Compute dtypes of the dtype policies a spec may name.
 POLICY_DTYPES = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
 
@@ -42,7 +45,8 @@ class GraphShapes:
     inputs: dict[str, Tensor]
     nodes: dict[str, NodeShapes]
     outputs: tuple[Tensor, ...]
-    owners: dict[Any, int | None] = field(default_factory=dict)  # weight owner → params
+    # Who owns the weights this graph uses: ("layer", graph, node) or ("shared", name).
+    owners: dict[Any, int | None] = field(default_factory=dict)
 
     @property
     def params(self) -> int | None:
@@ -73,6 +77,7 @@ class _Inferrer:
         self.diagnostics: list[Diagnostic] = []
         self.unchecked: list[Diagnostic] = []
         self.report = True
+        self.borrowed: dict[Any, int | None] = {}  # owners of layers passed by name
 
     def run(self) -> Inference:
         for graph in self.program.submodels:
@@ -92,22 +97,26 @@ class _Inferrer:
         return result
 
     def node(self, call: Call, env: Mapping[str, Any], graph: GraphShapes) -> NodeShapes:
+        node = self.shape_node(call, env, graph)
+        if node.params is None and call.kind != "op":  # weights of unknown size
+            graph.owners[("unknown", graph.name, call.id)] = None
+        return node
+
+    def shape_node(self, call: Call, env: Mapping[str, Any], graph: GraphShapes) -> NodeShapes:
         inputs = Inputs(resolve(call.args, env), resolve(call.kwargs, env), call.call)
         if not all_known(inputs.args) or not all_known(inputs.kwargs):
             return NodeShapes(call.id, UNKNOWN, None)
         try:
             return self.apply(call, inputs, graph)
-        except ShapeError as e:
-            self.error(call, e)
-            return NodeShapes(call.id, UNKNOWN, None)
-
-    def apply(self, call: Call, inputs: Inputs, graph: GraphShapes) -> NodeShapes:
-        try:
-            return self.apply_rule(call, inputs, graph)
         except NoRule as e:
             return self.no_rule(call, str(e))
+        except ShapeError as e:
+            self.error(call, e)
+        except Exception as e:  # a rule's bug must not cost the other checks
+            self.info(call, "I601", f"shape rule failed ({type(e).__name__}: {e})", BUG)
+        return NodeShapes(call.id, UNKNOWN, None)
 
-    def apply_rule(self, call: Call, inputs: Inputs, graph: GraphShapes) -> NodeShapes:
+    def apply(self, call: Call, inputs: Inputs, graph: GraphShapes) -> NodeShapes:
         if call.kind == "op":
             rule = OP_RULES.get(call.target)
             if rule is None:
@@ -118,14 +127,16 @@ class _Inferrer:
         if call.kind == "shared_layer":
             spec = self.shared[call.target]
             result = self.layer(spec.type, spec.config, inputs)
-            again = ("shared", call.target) in graph.owners or call.target in self.built
-            self.check_shared(call, spec, result, inputs)
-            count = params(result.weights)
-            graph.owners[("shared", call.target)] = count
-            return NodeShapes(call.id, result.outputs, 0 if again else count, again)
-        result = self.layer(call.target, call.config, inputs)
-        graph.owners[("layer", call.id)] = params(result.weights)
-        return NodeShapes(call.id, result.outputs, params(result.weights))
+            self.check_shared(call.target, call.id, result, inputs)
+            owners = {("shared", call.target): params(result.weights)}
+            return owned(call.id, graph, result.outputs, owners)
+        saved, self.borrowed = self.borrowed, {}
+        try:
+            result = self.layer(call.target, call.config, inputs)
+            owners = {("layer", graph.name, call.id): params(result.weights), **self.borrowed}
+        finally:
+            self.borrowed = saved
+        return owned(call.id, graph, result.outputs, owners)
 
     def layer(self, type_: str, config: Mapping[str, Any], inputs: Inputs) -> Result:
         rule = LAYER_RULES.get(type_)
@@ -140,24 +151,32 @@ class _Inferrer:
         return Layer(type_, args, compute_dtype(args.get("dtype")), self.nested)
 
     def nested(self, value: Any, inputs: Inputs) -> Result:
-        """A layer passed as an argument: a ``{type: ...}`` object, a shared layer or a model."""
+        """A layer passed as an argument: a ``{type: ...}`` object, a shared layer or a model.
+
+        A nested object's weights are its wrapper's; a shared layer or model passed by
+        name keeps its own, which count once however many nodes use them.
+        """
         if isinstance(value, KerasObject):
             return self.layer(value.type, value.config, inputs)
         if value in self.shared:
             spec = self.shared[value]
-            return self.layer(spec.type, spec.config, inputs)
+            result = self.layer(spec.type, spec.config, inputs)
+            self.check_shared(value, "", result, inputs)
+            self.borrowed[("shared", value)] = params(result.weights)
+            return Result(result.outputs)
         sub = self.models[value]
         ran = self.rerun(sub, model_inputs(sub, inputs))
-        outputs = ran.outputs[0] if len(ran.outputs) == 1 else ran.outputs
-        return Result(outputs, ((self.graphs[value].params or 0),))
+        self.borrowed.update(self.graphs[value].owners)
+        return Result(ran.outputs[0] if len(ran.outputs) == 1 else ran.outputs)
 
-    def check_shared(self, call: Call, spec: SharedLayer, result: Result, inputs: Inputs) -> None:
+    def check_shared(self, name: str, node: str, result: Result, inputs: Inputs) -> None:
         """A shared layer's weights are made on its first call; later calls must fit them."""
-        first = self.built.setdefault(call.target, (result.weights, call.id, inputs.first()))
+        first = self.built.setdefault(name, (result.weights, node, inputs.first()))
         if first[0] != result.weights:
+            by = f" by node `{first[1]}`" if first[1] else ""
             raise ShapeError(
-                f"shared layer `{call.target}` was built by node `{first[1]}` for input "
-                f"{describe(first[2])}; this call gives it {describe(inputs.first())}"
+                f"shared layer `{name}` was built{by} for input {describe(first[2])}; "
+                f"this call gives it {describe(inputs.first())}"
             )
 
     def call_model(self, call: Call, inputs: Inputs, graph: GraphShapes) -> NodeShapes:
@@ -171,15 +190,10 @@ class _Inferrer:
                     f"received {show(have.shape)}"
                 )
         own = self.graphs[sub.name]
-        again = ("model", sub.name) in graph.owners
-        graph.owners[("model", sub.name)] = own.params
-        for owner, count in own.owners.items():  # shared layers the sub-model calls
-            if owner[0] == "shared":
-                graph.owners[owner] = count
         same = all(given[d.id] == own.inputs[d.id] for d in sub.inputs)
         ran = own if same else self.rerun(sub, given)
         outputs = ran.outputs[0] if len(ran.outputs) == 1 else ran.outputs
-        return NodeShapes(call.id, outputs, 0 if again else own.params, again)
+        return owned(call.id, graph, outputs, own.owners)
 
     def rerun(self, sub: GraphIR, given: Mapping[str, Tensor]) -> GraphShapes:
         """A sub-model called on more specific shapes than it declares, as Keras re-runs it."""
@@ -190,26 +204,37 @@ class _Inferrer:
             self.report = report
 
     def no_rule(self, call: Call, what: str) -> NodeShapes:
-        if self.report:
-            self.unchecked.append(
-                Diagnostic.at(
-                    call.location,
-                    "I600",
-                    f"node `{call.id}` ({what}): shape not checked statically",
-                    "`keraspec validate --build` checks it with Keras",
-                    severity=Severity.INFO,
-                )
-            )
+        self.info(call, "I600", "shape not checked statically", BUILD, what)
         return NodeShapes(call.id, UNKNOWN, None)
+
+    def info(self, call: Call, code: str, message: str, hint: str, what: str = "") -> None:
+        if self.report:
+            what = what or _label(call, self.shared)
+            message = f"node `{call.id}` ({what}): {message}"
+            self.unchecked.append(Diagnostic.at(call.location, code, message, hint, Severity.INFO))
 
     def error(self, call: Call, e: ShapeError) -> None:
         if self.report:
-            label = call.target if call.kind == "new_layer" else _label(call, self.shared)
-            message = f"node `{call.id}` ({label}): {e.message}"
+            message = f"node `{call.id}` ({_label(call, self.shared)}): {e.message}"
             self.diagnostics.append(Diagnostic.at(call.location, "E600", message, e.hint))
 
 
+def owned(node: str, graph: GraphShapes, outputs: Any, owners: Owners) -> NodeShapes:
+    """A node whose weights belong to ``owners``: weights the graph has already counted once.
+
+    Owners are leaves (a node's own layer, a shared layer), so a sub-model called
+    twice, or reached both directly and inside another, counts once, as in Keras.
+    """
+    counts = list(owners.values())
+    total = None if None in counts else sum(counts)  # type: ignore[arg-type]
+    again = bool(owners) and all(key in graph.owners for key in owners)
+    graph.owners.update(owners)
+    return NodeShapes(node, outputs, 0 if again else total, again)
+
+
 def _label(call: Call, shared: Mapping[str, SharedLayer]) -> str:
+    if call.kind == "new_layer":
+        return call.target
     if call.kind == "op":
         return f"ops.{call.target}"
     if call.kind == "model":

@@ -1,0 +1,178 @@
+"""The static inference walk itself: located shape errors, shared weights, sub-models,
+nodes no rule covers, and how infos are shown. The rules have their own files
+(tests/test_shapes_*.py); every example spec is compared with Keras in
+tests/test_shapes_specs.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import keraspec
+from keraspec import api
+from keraspec.cli import ExitCode, main
+from keraspec.shapes import LAYER_RULES
+
+MERGE = """\
+keraspec: 1
+name: merge
+inputs:
+  a: {shape: [32, 32, 64]}
+  b: {shape: [30, 30, 64]}
+nodes:
+  sum: {type: Add, inputs: [a, b]}
+outputs: [sum]
+"""
+
+SHARED = """\
+keraspec: 1
+name: shared
+inputs:
+  a: {shape: [8]}
+  b: {shape: [4]}
+layers:
+  proj: {type: Dense, units: 2}
+nodes:
+  pa: {layer: proj, inputs: a}
+  pb: {layer: proj, inputs: b}
+outputs: [pa, pb]
+"""
+
+SUBMODEL = """\
+keraspec: 1
+name: outer
+inputs:
+  x: {shape: [4]}
+models:
+  inner:
+    inputs: {v: {shape: [5]}}
+    nodes:
+      d: {type: Dense, units: 3, inputs: v}
+    outputs: [d]
+nodes:
+  call: {model: inner, inputs: x}
+outputs: [call]
+"""
+
+CHAIN = """\
+keraspec: 1
+name: chain
+inputs:
+  x: {shape: [8]}
+nodes:
+  d1: {type: Dense, units: 4, inputs: x}
+  d2: {type: Dense, units: 2, inputs: d1}
+  s: {type: Add, inputs: [d2, x]}
+outputs: [s]
+"""
+
+
+def messages(text: str, verbose: bool = False) -> list[str]:
+    return [str(d) for d in keraspec.validate(keraspec.loads(text), verbose=verbose)]
+
+
+def test_mismatched_merge_names_both_shapes_at_the_node() -> None:
+    assert messages(MERGE) == [
+        "<string>:7:3: E600 node `sum` (Add): input 0 has shape (None, 32, 32, 64), "
+        "input 1 has (None, 30, 30, 64)"
+    ]
+
+
+def test_the_cli_reports_it_located_with_exit_1(capsys, tmp_path: Path) -> None:
+    spec = tmp_path / "merge.yaml"
+    spec.write_text(MERGE)
+    assert main(["validate", str(spec)]) == ExitCode.INVALID
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [
+        f"{spec}:7:3: E600 node `sum` (Add): input 0 has shape (None, 32, 32, 64), "
+        "input 1 has (None, 30, 30, 64)",
+        "    7 |   sum: {type: Add, inputs: [a, b]}",
+        "      |   ^",
+    ]
+    assert err == "invalid: 1 error, 0 warnings in 1 file\n"
+
+
+def test_a_shared_layer_must_fit_the_weights_its_first_call_made() -> None:
+    assert messages(SHARED) == [
+        "<string>:10:3: E600 node `pb` (shared Dense `proj`): shared layer `proj` was built "
+        "by node `pa` for input (None, 8); this call gives it (None, 4)"
+    ]
+
+
+def test_a_sub_model_checks_the_shapes_it_is_called_on() -> None:
+    assert messages(SUBMODEL) == [
+        "<string>:12:3: E600 node `call` (model `inner`): input `v` of model `inner` has "
+        "shape (None, 5); received (None, 4)"
+    ]
+
+
+def test_a_node_without_a_rule_is_an_info_in_verbose_mode_and_nothing_after_it_is_checked(
+    monkeypatch,
+) -> None:
+    monkeypatch.delitem(LAYER_RULES, "Dense")
+    assert messages(CHAIN) == []  # `s` adds (None, 2) to (None, 8), but d2 is unknown
+    assert messages(CHAIN, verbose=True) == [  # the cause only, not every node after it
+        "<string>:6:3: I600 node `d1` (Dense): shape not checked statically",
+    ]
+    assert api.infer(keraspec.loads(CHAIN)).main.params is None
+
+
+def test_with_every_rule_the_same_chain_is_an_error() -> None:
+    assert messages(CHAIN) == [
+        "<string>:8:3: E600 node `s` (Add): input 0 has shape (None, 2), input 1 has (None, 8)"
+    ]
+
+
+def test_a_failing_rule_is_a_reported_bug_not_a_crash(monkeypatch) -> None:
+    def broken(layer, inputs):
+        raise KeyError("units")
+
+    monkeypatch.setitem(LAYER_RULES, "Dense", broken)
+    (info,) = keraspec.validate(keraspec.loads(CHAIN), verbose=True)[:1]
+    assert str(info) == (
+        "<string>:6:3: I601 node `d1` (Dense): shape rule failed (KeyError: 'units')"
+    )
+    assert info.hint.startswith("a bug in keraspec: please report it")
+
+
+def test_infos_never_fail_a_run_even_strict(capsys, monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.delitem(LAYER_RULES, "Dense")
+    spec = tmp_path / "chain.yaml"
+    spec.write_text(CHAIN)
+    assert main(["validate", "--strict", "-v", str(spec)]) == ExitCode.OK
+    out, err = capsys.readouterr()
+    assert f"{spec}:6:3: I600 node `d1` (Dense): shape not checked statically" in out
+    assert "hint: `keraspec validate --build` checks it with Keras" in out
+    assert err == "ok: 0 errors, 0 warnings, 1 info in 1 file\n"
+    assert main(["validate", "--strict", str(spec)]) == ExitCode.OK
+    assert capsys.readouterr() == ("", "ok: 0 errors, 0 warnings in 1 file\n")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "expected"),
+    [
+        ("github", "::notice file={file},line=6,col=3,title=I600::node `d1` (Dense): shape"),
+        ("json", '"severity": "info"'),
+        ("sarif", '"level": "note"'),
+    ],
+)
+def test_infos_in_machine_formats(capsys, monkeypatch, tmp_path, fmt, expected) -> None:
+    monkeypatch.delitem(LAYER_RULES, "Dense")
+    spec = tmp_path / "chain.yaml"
+    spec.write_text(CHAIN)
+    assert main(["validate", "-v", "--format", fmt, str(spec)]) == ExitCode.OK
+    out = capsys.readouterr().out
+    file = str(spec).replace(":", "%3A").replace(",", "%2C")
+    assert expected.format(file=file) in out
+    if fmt != "github":
+        json.loads(out)
+
+
+def test_a_sub_model_called_twice_and_wrapped_counts_its_weights_once() -> None:
+    inference = api.infer(Path(__file__).parent / "cases" / "valid" / "submodels.yaml")
+    nodes = inference.main.nodes
+    assert (nodes["enc_left"].params, nodes["enc_right"].shared_again) == (34, True)
+    assert nodes["per_frame"].shared_again and nodes["per_frame"].params == 0
+    assert inference.main.params == 34
