@@ -72,6 +72,18 @@ def with_node(**node: object) -> dict:
         ),
         ({**SPEC, "layers": {"d": {"type": "Dense", "units": 2, "inputs": "x"}}}, "layers/d: "),
         ({**SPEC, "nmae": "t"}, ": Additional properties are not allowed ('nmae' was unexpected)"),
+        (
+            with_node(type="Dense", units="64", inputs="x"),
+            "nodes/h/units: '64' is not valid under any of the given schemas",
+        ),
+        (
+            with_node(type="Conv1D", filters=2, kernel_size=3, padding="full", inputs="x"),
+            "nodes/h/padding: 'full' is not valid under any of the given schemas",
+        ),
+        (
+            with_node(type="LSTM", units=2, return_sequences="yes", inputs="x"),
+            "nodes/h/return_sequences: 'yes' is not valid under any of the given schemas",
+        ),
     ],
 )
 def test_the_schema_catches_what_an_editor_should_flag(

@@ -1,9 +1,11 @@
-"""What values the most used layer arguments accept: sizes, rates, paddings, flags.
+"""What values layer arguments accept: sizes, rates, paddings, flags, and types.
 
 Keras checks these only when a layer is built, with a traceback. Here they are
-rules by argument name, checked by ``validate`` without Keras, with the ranges
-Keras 3 accepts. A flag (an argument whose default is true or false) must be true
-or false.
+checked by ``validate`` without Keras: rules by argument name, with the ranges
+Keras 3 accepts, then the type the catalog records for the argument (read from
+Keras's docstrings by the catalog generator). A flag (an argument whose default
+is true or false) must be true or false. ``null`` passes the type check: it
+means "the default behaviour".
 """
 
 from __future__ import annotations
@@ -47,6 +49,39 @@ def problem(arg: str, value: Any, default: Any) -> str | None:
     if isinstance(default, bool) and not isinstance(value, bool):
         return "must be true or false"
     return None
+
+
+TYPES = {  # catalog type → (test, what the message says)
+    "int": (lambda v: _int(v), "an integer"),
+    "ints": (lambda v: _int(v) or _ints(v), "an integer or a list of integers"),
+    "float": (lambda v: _number(v), "a number"),
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "str": (lambda v: isinstance(v, str), "a string"),
+}
+
+
+def type_problem(value: Any, info: dict[str, Any]) -> str | None:
+    """What is wrong with ``value`` for an argument the catalog describes as ``info``."""
+    kind = info.get("type")
+    if kind is None or value is None:
+        return None
+    test, wanted = TYPES[kind]
+    if not test(value):
+        return f"must be {wanted}"
+    if info.get("min") is not None and value < info["min"]:
+        return f"must be at least {info['min']}"
+    choices = info.get("choices")
+    if choices and value.lower() not in choices:  # Keras lower-cases these names
+        return "must be " + " or ".join(f"`{c}`" for c in choices)
+    return None
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _ints(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(_int(v) for v in value)
 
 
 def _number(value: Any) -> bool:

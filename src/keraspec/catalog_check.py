@@ -129,7 +129,9 @@ def _check_args(
         elif arg not in known:
             hint = SHAPE_ARGS_HINT if arg in SHAPE_ARGS else did_you_mean(str(arg), known)
             c.key_error((*path, arg), "E211", f"{who}: unknown argument `{arg}`", hint)
-        elif message := arguments.problem(str(arg), value, known[arg].get("default")):
+        elif message := arguments.problem(str(arg), value, known[arg].get("default")) or (
+            arguments.type_problem(value, known[arg])
+        ):
             received = f"received {arg}={written_as(value)}"
             c.error((*path, arg), "E227", f"{who}: `{arg}` {message}; {received}")
         else:
@@ -141,7 +143,10 @@ def _check_args(
 
 def _check_value(c: Checker, arg: str, value: Any, path: DataPath, who: str) -> None:
     kind = catalog.object_kind(arg)
-    if arg in ACTIVATION_ARGS and isinstance(value, str):
+    if arg in ACTIVATION_ARGS and not isinstance(value, (str, dict)) and value is not None:
+        received = f"received {arg}={written_as(value)}"
+        c.error(path, "E227", f"{who}: `{arg}` must be the name of an activation; {received}")
+    elif arg in ACTIVATION_ARGS and isinstance(value, str):
         names = catalog.string_names("activations")
         if value not in names:
             message = f"{who}: unknown activation `{value}` for `{arg}`"
@@ -204,7 +209,8 @@ def _check_object(c: Checker, kind: str, value: Any, path: DataPath, who: str) -
             c.error(path, "E215", f"{who}: unknown {what} `{value}`", did_you_mean(value, names))
         return
     if not isinstance(value, (dict, ObjectSpec)):
-        c.error(path, "E216", f"{who}: expected a {what} name or a mapping with `type`")
+        article = "an" if what[0] in "aeiou" else "a"
+        c.error(path, "E216", f"{who}: expected {article} {what} name or a mapping with `type`")
         return
     try:
         spec = value if isinstance(value, ObjectSpec) else ObjectSpec.from_yaml(value)

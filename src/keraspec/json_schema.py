@@ -180,13 +180,32 @@ def _when_is(key: str, name: str, entry: dict[str, Any], extra: dict[str, Any]) 
     return {"if": {"properties": {key: {"const": name}}, "required": [key]}, "then": then}
 
 
+# Catalog argument types as JSON Schema; `null` and `${...}` are always allowed.
+JSON_TYPES: dict[str, list[dict[str, Any]]] = {
+    "int": [{"type": "integer"}],
+    "ints": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}}],
+    "float": [{"type": "number"}],
+    "bool": [{"type": "boolean"}],
+    "str": [{"type": "string"}],
+}
+
+
 def _argument(spec: dict[str, Any]) -> dict[str, Any]:
-    if spec.get("required"):
-        return {"description": "required"}
+    found: dict[str, Any] = {"description": "required"} if spec.get("required") else {}
     default = spec.get("default")
-    if isinstance(default, (str, int, float, bool)) or default is None:
-        return {"default": default}
-    return {}
+    if not spec.get("required") and (
+        isinstance(default, (str, int, float, bool)) or default is None
+    ):
+        found["default"] = default
+    if spec.get("choices"):
+        # Keras lower-cases these names; an editor offers them as Keras documents them.
+        found |= _one_of([*spec["choices"], *(c.upper() for c in spec["choices"]), None])
+    elif (kind := spec.get("type")) is not None:
+        allowed = [dict(t) for t in JSON_TYPES[kind]]
+        if spec.get("min") is not None:
+            allowed[0]["minimum"] = spec["min"]
+        found["anyOf"] = [*allowed, {"type": "null"}, EXPRESSION]
+    return found
 
 
 def _model() -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -150,8 +151,11 @@ def json_default(value: Any) -> Any:
     return {"repr": repr(value)}
 
 
-def params_of(func: Any, skip: int = 0) -> tuple[dict[str, Any], bool]:
-    """Named parameters of ``func`` (after ``skip`` leading ones) and whether it takes **kwargs."""
+def params_of(func: Any, skip: int = 0, types: dict[str, Any] | None = None) -> tuple[dict, bool]:
+    """Named parameters of ``func`` (after ``skip`` leading ones) and whether it takes **kwargs.
+
+    ``types`` (from docstrings, see ``doc_types``) adds a ``type`` where one is known.
+    """
     params: dict[str, Any] = {}
     var_kw = False
     for i, (name, p) in enumerate(inspect.signature(func).parameters.items()):
@@ -159,20 +163,95 @@ def params_of(func: Any, skip: int = 0) -> tuple[dict[str, Any], bool]:
             continue
         if p.kind is p.VAR_KEYWORD:
             var_kw = True
-        elif p.default is p.empty:
-            params[name] = {"required": True}
-        else:
-            params[name] = {"default": json_default(p.default)}
+            continue
+        params[name] = (
+            {"required": True} if p.default is p.empty else {"default": json_default(p.default)}
+        )
+        if types and name in types:
+            params[name] |= types[name]
     return params, var_kw
+
+
+# A docstring's ``Args:`` entry: ``    name: description`` at the section's indent.
+_ARG_LINE = re.compile(r"^(\s+)(\w+): (.*)$")
+_QUOTED = re.compile(r'`"([\w-]+)"`')
+_SCALARS = (
+    (r"(positive )?(int|integer)", "int"),
+    (r"(positive )?float", "float"),
+    (r"(bool|boolean)", "bool"),
+    (r"(str|string)", "str"),
+)
+
+
+def doc_types(obj: Any) -> dict[str, Any]:
+    """Argument types a Keras docstring states plainly (``units: Positive integer, ...``).
+
+    Only the first sentence of each entry is read, and only when it starts with a
+    type: ``int``, ``int or tuple/list of ...``, ``float``, ``bool``, ``string``
+    (with its choices when it says ``either `"a"` or `"b"` ``). Anything vaguer
+    ("Axis or axes ...", "Int, or tuple of 2 ints, or ...") gets no type.
+    """
+    types = {}
+    for name, text in _args_section(inspect.getdoc(obj) or "").items():
+        if (found := _type_of(text)) is not None:
+            types[name] = found
+    return types
+
+
+def _args_section(doc: str) -> dict[str, str]:
+    lines = doc.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == "Args:"), None)
+    entries: dict[str, str] = {}
+    if start is None:
+        return entries
+    indent, name = None, None
+    for line in lines[start + 1 :]:
+        if not line.strip():
+            continue
+        depth = len(line) - len(line.lstrip())
+        indent = depth if indent is None else indent
+        if depth < indent:
+            break
+        match = _ARG_LINE.match(line)
+        if depth == indent and match:
+            name = match.group(2)
+            entries[name] = match.group(3)
+        elif name:
+            entries[name] += " " + line.strip()
+    return entries
+
+
+def _type_of(text: str) -> dict[str, Any] | None:
+    sentence = re.split(r"\.(?:\s|$)", " ".join(text.split()), maxsplit=1)[0]
+    low = re.sub(r"^(a|an|optional)\s+", "", sentence.lower())
+    first = re.split(r"[,;:(]", low, maxsplit=1)[0].strip()
+    if re.match(r"^(positive )?(int|integer)s? or (a )?(tuple|list)", first):
+        return {"type": "ints"}
+    alternatives = " or " in low.replace("(default) or", "")
+    for pattern, kind in _SCALARS:
+        match = re.match(rf"^{pattern}\b", first)
+        if match is None:
+            continue
+        if kind == "str":
+            choices = _QUOTED.findall(sentence)
+            listed = len(choices) >= 2 and " or " in low
+            return {"type": "str", **({"choices": choices} if listed else {})}
+        if alternatives:
+            return None
+        return {"type": kind, **({"min": 1} if kind == "int" and match.group(1) else {})}
+    return None
 
 
 def constructor_args(cls: type) -> dict[str, Any]:
     """Every keyword a class's constructor accepts, following ``**kwargs`` up the MRO."""
     args: dict[str, Any] = {}
+    types: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):  # a subclass's own docstring says it best
+        types |= doc_types(klass)
     for depth, klass in enumerate(cls.__mro__):
         if klass.__name__ in _STOP_AT or "__init__" not in vars(klass):
             continue
-        own, var_kw = params_of(klass.__init__, skip=1)
+        own, var_kw = params_of(klass.__init__, skip=1, types=types)
         for name, info in own.items():
             # A base class's required argument is one the subclass fills in itself
             # (LSTM passes RNN its ``cell``), so it is not the user's to give.
@@ -214,7 +293,8 @@ def build_catalog() -> dict[str, Any]:
             layers[name] = layer_entry(obj)
     ops = {}
     for name in ALLOWED_OPS:
-        ops[name] = {"args": params_of(getattr(keras.ops, name))[0]}
+        function = getattr(keras.ops, name)
+        ops[name] = {"args": params_of(function, types=doc_types(function))[0]}
     activations = sorted(
         n for n in dir(keras.activations) if not n.startswith("_") and n not in _NOT_ACTIVATIONS
     )
