@@ -24,9 +24,21 @@ RATES = {  # argument → (lowest, highest, highest included)
     "momentum": (0.0, 1.0, True),
 }
 PADDINGS = ("valid", "same", "causal")
+NAMED_RULES = POSITIVE_INTS | WINDOWS | set(RATES) | {"epsilon", "padding"}
 
 
-def problem(arg: str, value: Any, default: Any) -> str | None:
+def problem(arg: str, value: Any, info: dict[str, Any]) -> str | None:
+    """What is wrong with ``value`` for argument ``arg``, which the catalog describes as ``info``.
+
+    The rules by name come first and are the authority where they exist (Keras
+    takes `pool_size: [2]` although its docstring says "int").
+    """
+    if arg in NAMED_RULES:
+        return named_problem(arg, value, info.get("default"))
+    return named_problem(arg, value, info.get("default")) or type_problem(value, info)
+
+
+def named_problem(arg: str, value: Any, default: Any) -> str | None:
     """What is wrong with ``value`` for argument ``arg`` (whose default is ``default``)."""
     if value is None and arg not in POSITIVE_INTS:
         return None  # null means "the default behaviour" for the others

@@ -129,9 +129,7 @@ def _check_args(
         elif arg not in known:
             hint = SHAPE_ARGS_HINT if arg in SHAPE_ARGS else did_you_mean(str(arg), known)
             c.key_error((*path, arg), "E211", f"{who}: unknown argument `{arg}`", hint)
-        elif message := arguments.problem(str(arg), value, known[arg].get("default")) or (
-            arguments.type_problem(value, known[arg])
-        ):
+        elif message := arguments.problem(str(arg), value, known[arg]):
             received = f"received {arg}={written_as(value)}"
             c.error((*path, arg), "E227", f"{who}: `{arg}` {message}; {received}")
         else:
