@@ -75,8 +75,8 @@ TYPES = {  # catalog type → (test, what the message says)
 def type_problem(value: Any, info: dict[str, Any]) -> str | None:
     """What is wrong with ``value`` for an argument the catalog describes as ``info``."""
     kind = info.get("type")
-    if kind is None or value is None:
-        return None
+    if kind is None or value is None or isinstance(value, dict):
+        return None  # null is the default behaviour; a mapping gets E216 and its hint
     test, wanted = TYPES[kind]
     if not test(value):
         return f"must be {wanted}"
