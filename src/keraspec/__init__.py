@@ -3,10 +3,11 @@
 Pipeline (one module per stage, imports in one direction):
 ``loader`` (YAML → located data) → ``expand`` (params, repeat, blocks, includes) →
 ``parse``/``schema`` (Pydantic) →
-``catalog_check`` + ``graph`` (checks, topological order, ``ir``) → ``emit``.
+``catalog_check`` + ``graph`` (checks, topological order, ``ir``) → ``shapes``
+(static inference) → ``emit``.
 """
 
-from .api import build, dumps, load, loads, lower, validate
+from .api import build, dumps, infer, load, loads, lower, validate
 from .diagnostics import Diagnostic, Note, Severity, SpecError
 from .schema import Spec
 
@@ -20,6 +21,7 @@ __all__ = [
     "SpecError",
     "build",
     "dumps",
+    "infer",
     "load",
     "loads",
     "lower",
