@@ -99,3 +99,17 @@ def test_random_dags_build_with_the_expected_parameter_count(case) -> None:
         if node.type == "Dense":
             expected += widths[node.inputs] * node.args["units"] + node.args["units"]
     assert keraspec.build(spec).count_params() == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(dag_specs())
+def test_random_dags_infer_widths_and_parameters_without_keras(case) -> None:
+    text, widths = case
+    spec = keraspec.loads(text)
+    inference = keraspec.infer(spec)
+    expected = 0
+    for name, node in spec.nodes.items():
+        assert inference.main.nodes[name].output.shape == (None, widths[name])
+        if node.type == "Dense":
+            expected += widths[node.inputs] * node.args["units"] + node.args["units"]
+    assert inference.main.params == expected
