@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import catalog
+from ..diagnostics import did_you_mean, written_as
 from .registry import Inputs, NoRule, op
 from .tensor import Shape, ShapeError, Tensor, axis_index, broadcast, compatible, show
 
@@ -110,7 +111,8 @@ def standard_dtype(dtype: Any, default: str | None = None) -> str | None:
     if dtype == "int":
         return "int64"
     if not isinstance(dtype, str) or dtype not in DTYPES:
-        raise ShapeError(f"unknown dtype {dtype!r}")
+        hint = did_you_mean(str(dtype), sorted(DTYPES))
+        raise ShapeError(f"unknown dtype {written_as(dtype)}", hint)
     return dtype
 
 
@@ -621,7 +623,9 @@ def slice_(a: Args) -> Tensor:
     if len(sizes) != len(shape):
         raise ShapeError(f"`shape` {list(sizes)} does not have one size per axis of {show(shape)}")
     if isinstance(start, tuple) and len(start) != len(shape):
-        raise ShapeError(f"`start_indices` {list(start)} do not name one start per axis")
+        raise ShapeError(
+            f"`start_indices` {list(start)} do not have one start per axis of {show(shape)}"
+        )
     result = []
     for i, (dim, size) in enumerate(zip(shape, sizes, strict=True)):
         if size != -1:
@@ -744,7 +748,8 @@ def take_along_axis(a: Args) -> Tensor:
     shape = flattened(dims(x)) if a["axis"] is None else dims(x)
     if len(shape) != len(dims(indices)):
         raise ShapeError(
-            f"the input has shape {show(shape)}, `indices` {show(indices.shape)}; "
+            f"the input has shape {show(shape)}{' once flattened' if a['axis'] is None else ''}, "
+            f"`indices` {show(indices.shape)}; "
             "they must have the same rank"
         )
     axis = 0 if a["axis"] is None else axis_of(a["axis"], shape)
@@ -847,7 +852,10 @@ def cross(a: Args) -> Tensor:
     shape = broadcast_all(Tensor(rest1), Tensor(rest2))
     for n, size in enumerate((size1, size2)):
         if size not in (None, 2, 3):
-            raise ShapeError(f"input {n} has {size} components on the cross axis; it needs 2 or 3")
+            shape_n = show((x1, x2)[n].shape)
+            raise ShapeError(
+                f"input {n} has shape {shape_n}: {size} components; cross needs 2 or 3"
+            )
     vector = (3,) if 3 in (size1, size2) else ()
     k = axis_of(axis3, shape, len(shape) + len(vector))
     return Tensor(shape[:k] + vector + shape[k:], result_type(dtype_of(x1), dtype_of(x2)))
@@ -865,7 +873,9 @@ def one_hot(a: Args) -> Tensor:
     elif 0 <= axis < len(shape):
         shape.insert(axis, classes)
     else:
-        raise ShapeError(f"`axis` must be -1 or in [0, {len(shape)}); received {axis}")
+        raise ShapeError(
+            f"`axis` must be -1 or in [0, {len(shape)}) for input {show(x.shape)}; received {axis}"
+        )
     return out(shape, standard_dtype(a["dtype"], FLOATX))
 
 
@@ -873,6 +883,6 @@ def one_hot(a: Args) -> Tensor:
 def top_k(a: Args) -> tuple[Tensor, Tensor]:
     x, k = a.tensor(), a.int("k")
     if not dims(x):
-        raise ShapeError("the input is a scalar; top_k needs an axis to pick from")
+        raise ShapeError("the input has shape (); top_k needs an axis to pick from")
     shape = out((*dims(x)[:-1], k), dtype_of(x)).shape
     return Tensor(shape, dtype_of(x)), Tensor(shape, "int32")
