@@ -98,9 +98,15 @@ def _pair(value: Any, name: str) -> Ints:
 
 
 def _channels_last(lay: Layer, exact: bool = False) -> bool:
-    """Whether ``data_format`` puts channels last; ``exact``: not lower-cased first."""
-    value = lay["data_format"] or "channels_last"
-    text = value if exact or not isinstance(value, str) else value.lower()
+    """Whether ``data_format`` puts channels last.
+
+    ``exact`` (adaptive pooling): any false value means the default, and the name is
+    not lower-cased; elsewhere only null is the default.
+    """
+    value = lay["data_format"]
+    if value is None or (exact and not value):
+        return True
+    text = value if exact else str(value).lower()
     if text not in ("channels_last", "channels_first"):
         raise ShapeError(
             f"`data_format` must be `channels_last` or `channels_first`; received {_echo(value)}"
@@ -243,8 +249,9 @@ def conv(lay: Layer, inputs: Inputs) -> Result:
         )
     kernel = (*window.kernel, channels // groups, filters)
     weights = [kernel, *_bias(lay, filters)]
-    if lay["lora_rank"]:
-        weights += [(*kernel[:-1], lay["lora_rank"]), (lay["lora_rank"], filters)]
+    if lay["lora_rank"]:  # LoRA's two factors of the kernel
+        rank = _positive(lay, "lora_rank")
+        weights += [(*kernel[:-1], rank), (rank, filters)]
     output = _assemble(shape, _lengths(shape, last, window), last, filters)
     return Result(_out(lay, output), tuple(weights))
 
@@ -404,6 +411,10 @@ def up_sampling(lay: Layer, inputs: Inputs) -> Tensor:
     if n == 1 and not _is_int(lay["size"]):  # UpSampling1D takes one integer, not a list
         raise ShapeError(f"`size` must be an integer; received {_echo(lay['size'])}")
     size = _ints(lay, "size", n)
+    if n == 2 and not isinstance(lay["interpolation"], str):  # Keras lower-cases it
+        raise ShapeError(
+            f"`interpolation` must be a string; received {_echo(lay['interpolation'])}"
+        )
     last = _channels_last(lay)
     shape = _image(inputs, n)
     spatial = zip(_spatial(shape, last), size, strict=True)
