@@ -195,6 +195,13 @@ BUILDS = [
         [(None, 7, 4)],
         112,
     ),
+    (  # nor does a Bidirectional it wraps check its forward layer's
+        "{x: {shape: [7, 5, 3, 2]}}",
+        "type: TimeDistributed, inputs: x, "
+        "layer: {type: Bidirectional, layer: {type: LSTM, units: 2}}",
+        [(None, 7, 4)],
+        80,
+    ),
     (  # ConvLSTM: kernels (k..., in, 4f) and (k..., f, 4f), bias (4f,)
         "{x: {shape: [4, 10, 10, 3]}}",
         "type: ConvLSTM2D, filters: 5, kernel_size: 3, return_sequences: true, return_state: true, "
@@ -348,6 +355,19 @@ def test_nested_states_of_stacked_cells_are_left_to_keras() -> None:
     same_as_keras(text)
 
 
+def test_a_bidirectional_copying_a_shared_cell_is_left_to_keras() -> None:
+    """Keras rebuilds both directions from the layer's config, so a cell given by name
+    becomes two new cells that are not the shared one."""
+    text = spec(SEQ, "type: Bidirectional, layer: {type: RNN, cell: [sc]}, inputs: x")
+    text += "layers:\n  sc: {type: GRUCell, units: 2}\n"
+    inference = shapes.infer(api.lower(keraspec.loads(text)))
+    assert [d.message for d in inference.unchecked] == [
+        "node `y` (Bidirectional copying a layer given by name): shape not checked statically"
+    ]
+    assert inference.main.params is None
+    same_as_keras(text)
+
+
 def test_a_cell_called_on_its_own_is_left_to_keras() -> None:
     text = spec(
         "{x: {shape: [3]}, h: {shape: [2]}}",
@@ -439,6 +459,12 @@ REFUSALS = [
         "type: Bidirectional, layer: {type: GRU, units: 2, stateful: true}, inputs: x",
         "Bidirectional): `stateful: true` needs a fixed batch size (`batch_size:` on the input); "
         "received (None, 5, 3)",
+    ),
+    (
+        "{x: {shape: [5, 3], batch_size: 2}}",
+        "type: Bidirectional, layer: {type: GRU, units: 2, stateful: true, return_state: true}, "
+        "inputs: x",
+        "Bidirectional): cannot return the states of a stateful layer (Keras fails to build it)",
     ),
     (
         "{x: {shape: [7]}}",

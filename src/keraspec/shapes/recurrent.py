@@ -237,10 +237,15 @@ def bidirectional(lay: Layer, inputs: Inputs) -> Result:
             "`merge_mode` must be `concat`, `sum`, `mul`, `ave` or null; "
             f"received {lay['merge_mode']!r}"
         )
+    if holds_names(forward) or holds_names(backward):
+        raise NoRule("Bidirectional copying a layer given by name")
     x = inputs.tensor()
-    ahead = lay.inner(forward, Inputs((x,)))  # its input spec is the wrapper's
-    behind = lay.inner(backward or forward, Inputs((x,), call={DIRECT: True}))
+    built = Inputs((x,), call={DIRECT: True})
+    ahead = lay.inner(forward, built if direct(inputs) else Inputs((x,)))  # the wrapper's spec
+    behind = lay.inner(backward or forward, built)
     outputs = ahead.outputs if isinstance(ahead.outputs, tuple) else (ahead.outputs,)
+    if flag(forward, "stateful") and flag(forward, "return_state"):  # Keras's compute_mask fails
+        raise ShapeError("cannot return the states of a stateful layer (Keras fails to build it)")
     return Result(merged(lay, *outputs), ahead.weights + behind.weights)
 
 
@@ -277,6 +282,15 @@ def check_pair(forward: Any, backward: Any) -> None:
                 f"`layer` and `backward_layer` need {wanted} `{arg}`; received "
                 f"{flag(forward, arg)} and {flag(backward, arg)}"
             )
+
+
+def holds_names(value: Any) -> bool:
+    """Whether a layer names a shared cell: Bidirectional's copies of it get new cells."""
+    if isinstance(value, tuple):
+        return any(holds_names(v) for v in value)
+    if isinstance(value, KerasObject):
+        return holds_names(value.config.get("cell")) or holds_names(value.config.get("cells"))
+    return isinstance(value, str)
 
 
 def flag(obj: KerasObject, arg: str) -> bool:
