@@ -489,6 +489,11 @@ REFUSALS = [
         "ConvLSTM2D): expects a rank-5 input (batch axis included); received (None, 4, 10, 3)",
     ),
     (
+        "{x: {shape: [4, 10, 10, 3]}}",
+        "type: ConvLSTM2D, filters: 5, kernel_size: [3], inputs: x",
+        "ConvLSTM2D): `kernel_size` needs 2 values, one per spatial axis; received [3]",
+    ),
+    (
         "{x: {shape: [4, 10, null, 3]}}",
         f"{CONV}, inputs: x",
         "ConvLSTM2D): needs static spatial axes; received (None, 4, 10, None, 3)",

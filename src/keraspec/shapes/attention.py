@@ -21,10 +21,13 @@ def query_value_key(inputs: Inputs) -> tuple[Tensor, Tensor, Tensor | None]:
         raise ShapeError(
             "needs a `value` tensor besides the query: inputs: {query: ..., value: ...}"
         )
-    return inputs.tensor(), value, inputs.get("key")
+    key = inputs.get("key")
+    if key is not None and not isinstance(key, Tensor):
+        raise ShapeError("`key` must be one tensor")
+    return inputs.tensor(), value, key
 
 
-def known_last(t: Tensor, name: str, axis: int = -1) -> int:
+def known_size(t: Tensor, name: str, axis: int = -1) -> int:
     """The size of ``axis`` of ``t``, which a projection kernel needs."""
     shape: Shape = t.shape  # type: ignore[assignment]
     if not -len(shape) <= axis < len(shape):
@@ -64,11 +67,11 @@ def multi_head_attention(lay: Layer, inputs: Inputs) -> Result:
     same_key_and_value(value, key)
     heads, key_dim, bias = lay["num_heads"], lay["key_dim"], lay["use_bias"]
     value_dim = lay["value_dim"] or key_dim
-    weights = projection(known_last(query, "query"), heads, key_dim, bias)
-    weights += projection(known_last(key, key_name), heads, key_dim, bias)
+    weights = projection(known_size(query, "query"), heads, key_dim, bias)
+    weights += projection(known_size(key, key_name), heads, key_dim, bias)
     if lay["use_gate"]:
         weights += projection(query.shape[-1], heads, value_dim, bias)  # type: ignore[index, arg-type]
-    weights += projection(known_last(value, "value"), heads, value_dim, bias)
+    weights += projection(known_size(value, "value"), heads, value_dim, bias)
     check_attention_axes(lay["attention_axes"], value)
     out = output_dims(lay["output_shape"], query)
     weights.append((heads, value_dim, *out))
@@ -125,12 +128,12 @@ def group_query_attention(lay: Layer, inputs: Inputs) -> Result:
         )
     check_flash(lay)
     # Keras's projections read features on axis 2 ("bqm"), the last one of a rank-3 input.
-    weights = projection(known_last(query, "query", 2), heads, size, bias)
-    weights += projection(known_last(key, key_name, 2), groups, size, bias)
+    weights = projection(known_size(query, "query", 2), heads, size, bias)
+    weights += projection(known_size(key, key_name, 2), groups, size, bias)
     if lay["use_gate"]:
         weights += projection(query.shape[2], heads, size, bias)  # type: ignore[index, arg-type]
-    weights += projection(known_last(value, "value", 2), groups, size, bias)
-    features = known_last(query, "query")
+    weights += projection(known_size(value, "value", 2), groups, size, bias)
+    features = known_size(query, "query")
     weights += [(heads, size, features), (features,)] if bias else [(heads, size, features)]
     if query.shape[-1] != value.shape[-1]:  # type: ignore[index]
         raise ShapeError(
@@ -149,9 +152,9 @@ def group_query_attention(lay: Layer, inputs: Inputs) -> Result:
 def dot_attention(lay: Layer, inputs: Inputs) -> Result:
     if lay["score_mode"] not in ("dot", "concat"):
         raise ShapeError(f"`score_mode` must be `dot` or `concat`; received {lay['score_mode']!r}")
-    query, value, key = query_value_list(lay, inputs)
+    query, value, key = query_value_list(inputs)
     if lay.type == "AdditiveAttention":
-        weights = [(known_last(query, "query"),)] if lay["use_scale"] else []
+        weights = [(known_size(query, "query"),)] if lay["use_scale"] else []
     else:  # two scalars
         weights = [()] * (bool(lay["use_scale"]) + (lay["score_mode"] == "concat"))
     output = lay.out((*query.shape[:-1], value.shape[-1]))  # type: ignore[index]
@@ -161,7 +164,7 @@ def dot_attention(lay: Layer, inputs: Inputs) -> Result:
     return Result((output, lay.out((*query.shape[:-1], steps))), tuple(weights))  # type: ignore[index]
 
 
-def query_value_list(lay: Layer, inputs: Inputs) -> tuple[Tensor, Tensor, Tensor]:
+def query_value_list(inputs: Inputs) -> tuple[Tensor, Tensor, Tensor]:
     """``[query, value]`` or ``[query, value, key]``: the key defaults to the value."""
     if not isinstance(inputs.first(), tuple):
         raise ShapeError(

@@ -212,7 +212,9 @@ def per_axis(value: Any, rank: int, arg: str) -> Shape:
     if isinstance(value, int):
         return (value,) * rank
     if len(value) != rank:
-        raise ShapeError(f"`{arg}` needs {rank} values, one per spatial axis; received {value}")
+        raise ShapeError(
+            f"`{arg}` needs {rank} values, one per spatial axis; received {list(value)}"
+        )
     return tuple(value)
 
 
