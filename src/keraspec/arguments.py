@@ -64,7 +64,8 @@ def named_problem(arg: str, value: Any, default: Any) -> str | None:
 
 
 TYPES = {  # catalog type → (test, what the message says)
-    "int": (lambda v: _int(v), "an integer"),
+    # Keras's standardize_tuple also takes a 1D layer's int as a one-item list.
+    "int": (lambda v: _int(v) or (_ints(v) and len(v) == 1), "an integer"),
     "ints": (lambda v: _int(v) or _ints(v), "an integer or a list of integers"),
     "float": (lambda v: _number(v), "a number"),
     "bool": (lambda v: isinstance(v, bool), "true or false"),
@@ -80,7 +81,7 @@ def type_problem(value: Any, info: dict[str, Any]) -> str | None:
     test, wanted = TYPES[kind]
     if not test(value):
         return f"must be {wanted}"
-    if info.get("min") is not None and value < info["min"]:
+    if info.get("min") is not None and _int(value) and value < info["min"]:
         return f"must be at least {info['min']}"
     choices = info.get("choices")
     if choices and value.lower() not in choices:  # Keras lower-cases these names

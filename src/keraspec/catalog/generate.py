@@ -141,13 +141,13 @@ _STOP_AT = ("Layer", "Operation", "KerasSaveable", "object")
 
 
 def json_default(value: Any) -> Any:
-    """A JSON-able stand-in for a signature default."""
+    """A JSON-able stand-in for a signature default: tuples (nested too) become lists."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    if isinstance(value, (tuple, list)) and all(
-        v is None or isinstance(v, (bool, int, float, str)) for v in value
-    ):
-        return list(value)
+    if isinstance(value, (tuple, list)):
+        items = [json_default(v) for v in value]
+        if not any(isinstance(v, dict) for v in items):
+            return items
     return {"repr": repr(value)}
 
 
@@ -248,15 +248,18 @@ def constructor_args(cls: type) -> dict[str, Any]:
     types: dict[str, Any] = {}
     for klass in reversed(cls.__mro__):  # a subclass's own docstring says it best
         types |= doc_types(klass)
+    filled: set[str] = set()
     for depth, klass in enumerate(cls.__mro__):
         if klass.__name__ in _STOP_AT or "__init__" not in vars(klass):
             continue
         own, var_kw = params_of(klass.__init__, skip=1, types=types)
         for name, info in own.items():
             # A base class's required argument is one the subclass fills in itself
-            # (LSTM passes RNN its ``cell``), so it is not the user's to give.
-            if depth == 0 or not info.get("required"):
+            # (LSTM passes RNN its ``cell``), so it is not the user's to give;
+            # nor is one the subclass passes up (MaxPooling2D's ``pool_mode``).
+            if depth == 0 or not (info.get("required") or name in filled):
                 args.setdefault(name, info)
+        filled |= _passed_to_super(klass)
         if not var_kw:
             return args
     import keras
@@ -265,6 +268,26 @@ def constructor_args(cls: type) -> dict[str, Any]:
     for name, info in base.items():
         args.setdefault(name, info)
     return args
+
+
+def _passed_to_super(klass: type) -> set[str]:
+    """Keywords ``klass.__init__`` passes to ``super().__init__`` itself."""
+    import ast
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(klass.__init__)))
+    except (OSError, TypeError, SyntaxError):
+        return set()
+    return {
+        keyword.arg
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "__init__"
+        for keyword in node.keywords
+        if keyword.arg is not None
+    }
 
 
 def layer_entry(cls: type) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import catalog
-from ..diagnostics import Diagnostic, Severity
+from ..diagnostics import Diagnostic, Location, Severity
 from ..ir import Call, GraphIR, InputDecl, KerasObject, Program, SharedLayer, TensorRef
 from .registry import LAYER_RULES, OP_RULES, Inputs, Layer, NoRule, Result
 from .tensor import UNKNOWN, Shape, ShapeError, Tensor, compatible, params, show
@@ -93,8 +93,19 @@ class _Inferrer:
             node = self.node(call, env, result)
             result.nodes[call.id] = node
             env[call.id] = node.output
-        result.outputs = tuple(pick(env, ref) for _, ref in graph.outputs)
+        result.outputs = tuple(
+            self.output(env, ref, where)
+            for (_, ref), where in zip(graph.outputs, graph.output_locations, strict=True)
+        )
         return result
+
+    def output(self, env: Mapping[str, Any], ref: TensorRef, where: Location) -> Tensor:
+        try:
+            return pick(env, ref)
+        except ShapeError as e:
+            if self.report:
+                self.diagnostics.append(Diagnostic.at(where, "E600", f"output {e.message}"))
+            return UNKNOWN
 
     def node(self, call: Call, env: Mapping[str, Any], graph: GraphShapes) -> NodeShapes:
         node = self.shape_node(call, env, graph)
@@ -103,10 +114,10 @@ class _Inferrer:
         return node
 
     def shape_node(self, call: Call, env: Mapping[str, Any], graph: GraphShapes) -> NodeShapes:
-        inputs = Inputs(resolve(call.args, env), resolve(call.kwargs, env), call.call)
-        if not all_known(inputs.args) or not all_known(inputs.kwargs):
-            return NodeShapes(call.id, UNKNOWN, None)
         try:
+            inputs = Inputs(resolve(call.args, env), resolve(call.kwargs, env), call.call)
+            if not all_known(inputs.args) or not all_known(inputs.kwargs):
+                return NodeShapes(call.id, UNKNOWN, None)
             return self.apply(call, inputs, graph)
         except NoRule as e:
             return self.no_rule(call, str(e))
@@ -220,14 +231,16 @@ class _Inferrer:
 
 
 def owned(node: str, graph: GraphShapes, outputs: Any, owners: Owners) -> NodeShapes:
-    """A node whose weights belong to ``owners``: weights the graph has already counted once.
+    """A node whose weights belong to ``owners``; weights the graph already has count once.
 
     Owners are leaves (a node's own layer, a shared layer), so a sub-model called
     twice, or reached both directly and inside another, counts once, as in Keras.
+    A node all of whose weights were counted before is ``shared_again``.
     """
     counts = list(owners.values())
     total = None if None in counts else sum(counts)  # type: ignore[arg-type]
-    again = bool(owners) and all(key in graph.owners for key in owners)
+    new = [count for key, count in owners.items() if key not in graph.owners]
+    again = total is not None and total > 0 and not any(new)
     graph.owners.update(owners)
     return NodeShapes(node, outputs, 0 if again else total, again)
 
@@ -265,10 +278,15 @@ def resolve(value: Any, env: Mapping[str, Any]) -> Any:
 
 
 def pick(env: Mapping[str, Any], ref: TensorRef) -> Tensor:
+    """The tensor ``ref`` names; an index past a node's outputs is a shape error."""
     value = env[ref.node]
     if ref.index is None or value is UNKNOWN:
         return value
-    return value[ref.index]
+    outputs = value if isinstance(value, tuple) else (value,)
+    if not 0 <= ref.index < len(outputs):
+        count = f"{len(outputs)} output" + ("" if len(outputs) == 1 else "s")
+        raise ShapeError(f"`{ref}`: `{ref.node}` returns {count}")
+    return outputs[ref.index]
 
 
 def all_known(value: Any) -> bool:
