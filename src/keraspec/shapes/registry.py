@@ -125,7 +125,8 @@ def at_least_rank(x: Tensor, rank: int, what: str = "input") -> Shape:
     assert x.shape is not None
     if len(x.shape) < rank:
         raise ShapeError(
-            f"expects a {what} of rank {rank} or more (batch axis included); "
+            f"expects {'an' if what[0] in 'aeiou' else 'a'} {what} of rank {rank} or more "
+            "(batch axis included); "
             f"received {show(x.shape)}"
         )
     return x.shape
