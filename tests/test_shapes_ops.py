@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 import keraspec
 from keraspec import api, shapes
 from keraspec.shapes.ops import result_type
+from keraspec.shapes.registry import Inputs
 from shape_oracle import assert_same_as_keras
 
 pytestmark = [
@@ -308,6 +309,16 @@ def test_dtype_promotion_is_keras_result_type() -> None:
     for pair in itertools.product(PROMOTED, repeat=2):
         assert result_type(*pair) == keras.backend.result_type(*pair), pair
         assert result_type(*pair, float) == keras.backend.result_type(*pair, float), pair
+
+
+def test_an_unknown_dtype_stays_unknown() -> None:
+    """A layer may give a tensor of unknown dtype; its shape is still inferred."""
+    x, y = shapes.Tensor((None, 4), None), shapes.Tensor((None, 1), "int8")
+    run = shapes.OP_RULES
+    assert run["add"](Inputs((x, y)), {}) == shapes.Tensor((None, 4), None)
+    assert run["sqrt"](Inputs((x,)), {}) == shapes.Tensor((None, 4), None)
+    assert run["greater"](Inputs((x, 0.5)), {}) == shapes.Tensor((None, 4), "bool")
+    assert run["sum"](Inputs((x,)), {"axis": 1}) == shapes.Tensor((None,), None)
 
 
 # ---------------------------------------------------------------- drawing cases
