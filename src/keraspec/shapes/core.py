@@ -9,8 +9,9 @@ noted where they differ from what one would guess.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .registry import Inputs, Layer, NoRule, Result, at_least_rank, expect_rank, layer
@@ -44,15 +45,100 @@ def listed(value: Any) -> list[Any]:
 
 def pick_axis(axis: Any, x: Tensor) -> int:
     """A Python-style axis of ``x`` (batch axis included) as an index."""
-    index = axis_index(axis, x.rank) if isinstance(axis, int) else None
+    if not isinstance(axis, int):
+        raise ShapeError(f"an axis must be an integer; received {axis!r}")
+    index = axis_index(axis, x.rank)
     if index is None:
         raise ShapeError(f"axis {axis} is out of range for input {x}")
     return index
 
 
-def no_lora_with_constraint(lay: Layer, constraint: str) -> None:
-    if lay["lora_rank"] and lay[constraint] is not None:
+def integer(lay: Layer, name: str, least: int | None = None, optional: bool = False) -> Any:
+    """An integer argument (``None`` too when ``optional``); Keras fails on anything else."""
+    value = lay[name]
+    if value is None and optional:
+        return None
+    if not isinstance(value, int) or (least is not None and value < least):
+        wanted = "an integer" if least is None else f"an integer of at least {least}"
+        raise ShapeError(f"`{name}` must be {wanted}; received {value!r}")
+    return value
+
+
+def integers(lay: Layer, name: str) -> list[int]:
+    """An argument taking an integer or a list of them (``None``: none)."""
+    values = listed(lay[name])
+    if not all(isinstance(v, int) for v in values):
+        raise ShapeError(f"`{name}` must be an integer or a list of them; received {lay[name]!r}")
+    return values
+
+
+def lora_rank(lay: Layer, constraint: str) -> int | None:
+    """The LoRA rank, 0 and None meaning none, as Keras reads it."""
+    rank = integer(lay, "lora_rank", 0, optional=True)
+    if rank and lay[constraint] is not None:
         raise ShapeError(f"`lora_rank` cannot be used with `{constraint}` (Keras refuses both)")
+    return rank
+
+
+def number(lay: Layer, name: str, low: float = 0.0, high: float | None = None) -> float:
+    """A number argument in ``[low, high]`` (``null`` reaches Keras as None, which fails)."""
+    value = lay[name]
+    if not isinstance(value, (int, float)) or value < low or (high is not None and value > high):
+        span = f"from {low:g}" + ("" if high is None else f" to {high:g}")
+        raise ShapeError(f"`{name}` must be a number {span}; received {value!r}")
+    return value
+
+
+def seeded(lay: Layer, amount: str) -> None:
+    """Keras makes a seed generator, which takes an integer seed, only when ``amount`` > 0."""
+    seed = lay["seed"]
+    wrong = seed is not None and (not isinstance(seed, int) or isinstance(seed, bool))
+    if number(lay, amount, 0.0, 1.0) > 0 and wrong:
+        raise ShapeError(f"`seed` must be an integer; received {seed!r}")
+
+
+def relu_arguments(lay: Layer) -> None:
+    if lay["max_value"] is not None:
+        number(lay, "max_value")
+    number(lay, "negative_slope")
+    number(lay, "threshold")
+
+
+def dropout_arguments(lay: Layer) -> None:
+    seeded(lay, "rate")
+    shape = lay["noise_shape"]
+    if shape is not None and not (
+        isinstance(shape, (list, tuple))
+        and all(d is None or (isinstance(d, int) and d > 0) for d in shape)
+    ):
+        raise ShapeError(f"`noise_shape` must be positive sizes or nulls; received {shape!r}")
+
+
+def regularization_arguments(lay: Layer) -> None:
+    for name in ("l1", "l2"):  # null is 0
+        if lay[name] is not None:
+            number(lay, name)
+
+
+# What each layer's constructor refuses, beyond what `validate` checks by argument name.
+ARGUMENT_CHECKS: dict[str, Callable[[Layer], Any]] = {
+    "ReLU": relu_arguments,
+    "LeakyReLU": lambda lay: number(lay, "negative_slope"),
+    "Dropout": dropout_arguments,
+    "AlphaDropout": lambda lay: seeded(lay, "rate"),
+    "GaussianDropout": lambda lay: seeded(lay, "rate"),
+    "GaussianNoise": lambda lay: seeded(lay, "stddev"),
+    "SpatialDropout1D": lambda lay: seeded(lay, "rate"),
+    "SpatialDropout2D": lambda lay: seeded(lay, "rate"),
+    "SpatialDropout3D": lambda lay: seeded(lay, "rate"),
+    "ActivityRegularization": regularization_arguments,
+    "BatchNormalization": lambda lay: (number(lay, "momentum", -math.inf), number(lay, "epsilon")),
+}
+
+
+def check_arguments(lay: Layer) -> None:
+    if check := ARGUMENT_CHECKS.get(lay.type):
+        check(lay)
 
 
 # --- Dense, EinsumDense, Embedding -------------------------------------------------
@@ -64,21 +150,21 @@ def dense(lay: Layer, inputs: Inputs) -> Result:
     last = shape[-1]
     if last is None:
         raise ShapeError(f"the last axis of its input must be known; received {show(shape)}")
-    no_lora_with_constraint(lay, "kernel_constraint")
+    rank = lora_rank(lay, "kernel_constraint")
     units = lay["units"]
     weights = [(last, units)]
     if lay["use_bias"]:
         weights.append((units,))
-    if lay["lora_rank"]:
-        weights += [(last, lay["lora_rank"]), (lay["lora_rank"], units)]
+    if rank:
+        weights += [(last, rank), (rank, units)]
     return Result(lay.out((*shape[:-1], units)), tuple(weights))
 
 
 @layer("Embedding")
 def embedding(lay: Layer, inputs: Inputs) -> Result:
     x = inputs.tensor()
-    no_lora_with_constraint(lay, "embeddings_constraint")
-    rows, dim, rank = lay["input_dim"], lay["output_dim"], lay["lora_rank"]
+    rank = lora_rank(lay, "embeddings_constraint")
+    rows, dim = lay["input_dim"], lay["output_dim"]
     weights = [(rows, dim)]
     if rank:
         weights += [(rows, rank), (rank, dim)]
@@ -97,7 +183,11 @@ EINSUM_FORMS = (
 @layer("EinsumDense")
 def einsum_dense(lay: Layer, inputs: Inputs) -> Result:
     x = inputs.tensor()
-    equation = lay["equation"]
+    equation, bias_axes = lay["equation"], lay["bias_axes"]
+    if not isinstance(equation, str):
+        raise ShapeError(f"`equation` must be a string; received {equation!r}")
+    if bias_axes is not None and not (isinstance(bias_axes, str) and bias_axes):
+        raise ShapeError(f"`bias_axes` must name output axes; received {bias_axes!r}")
     specs, left = einsum_form(equation)
     try:
         kernel, bias, out = einsum_shapes(specs, left, lay, x.shape)  # type: ignore[arg-type]
@@ -106,9 +196,8 @@ def einsum_dense(lay: Layer, inputs: Inputs) -> Result:
             f"equation `{equation}` has more axes than input {x} or `output_shape` "
             f"{lay['output_shape']!r} give"
         ) from None
-    no_lora_with_constraint(lay, "kernel_constraint")
     weights = [kernel] if bias is None else [kernel, bias]
-    if rank := lay["lora_rank"]:
+    if rank := lora_rank(lay, "kernel_constraint"):
         weights += [(*kernel[:-1], rank), (rank, kernel[-1])]
     return Result(lay.out(out), sized(x, weights, "every axis the kernel takes from its input"))
 
@@ -127,7 +216,7 @@ def einsum_shapes(specs: Sequence[str], left: bool, lay: Layer, shape: Shape) ->
     """Kernel, bias and output shapes, as Keras's ``_analyze_split_string`` computes them
     (elided axes on the left are inserted in reverse order, as Keras does)."""
     in_spec, w_spec, out_spec = specs
-    out = [shape[0], *listed(lay["output_shape"])]
+    out = [shape[0], *einsum_output(lay)]
     elided = len(shape) - len(in_spec)
     if left:
         for i in range(1, elided):
@@ -150,6 +239,19 @@ def einsum_shapes(specs: Sequence[str], left: bool, lay: Layer, shape: Shape) ->
             raise ShapeError(f"kernel axis `{d}` is in neither the input nor the output")
         kernel.append(out[out_map[d]] if d in out_map else shape[in_map[d]])
     return tuple(kernel), einsum_bias(lay["bias_axes"], out_spec, out, shift, elided), tuple(out)
+
+
+def einsum_output(lay: Layer) -> list[int | None]:
+    partial = lay["output_shape"]
+    if isinstance(partial, int):
+        sizes = [partial]
+    elif isinstance(partial, (list, tuple, str)):  # Keras calls tuple() on it: "" is ()
+        sizes = list(partial)
+    else:
+        sizes = ["not a size"]
+    if not all(d is None or (isinstance(d, int) and d >= 0) for d in sizes):
+        raise ShapeError(f"`output_shape` must be sizes (null: unknown); received {partial!r}")
+    return sizes  # type: ignore[return-value]
 
 
 def einsum_bias(axes: str | None, out_spec: str, out: list, shift: int, elided: int) -> Any:
@@ -185,6 +287,7 @@ SAME_SHAPE = (
 
 @layer(*SAME_SHAPE)
 def same_shape(lay: Layer, inputs: Inputs) -> Tensor:
+    check_arguments(lay)
     return lay.out(inputs.tensor().shape)  # type: ignore[arg-type]
 
 
@@ -196,6 +299,7 @@ def identity(lay: Layer, inputs: Inputs) -> Tensor:
 
 @layer("SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D")
 def spatial_dropout(lay: Layer, inputs: Inputs) -> Tensor:
+    check_arguments(lay)
     rank = int(lay.type[-2]) + 2  # 1D: (batch, steps, channels)
     return lay.out(expect_rank(inputs.tensor(), rank))
 
@@ -204,7 +308,7 @@ def spatial_dropout(lay: Layer, inputs: Inputs) -> Tensor:
 def prelu(lay: Layer, inputs: Inputs) -> Result:
     x = inputs.tensor()
     alpha: list[int | None] = list(x.shape[1:])  # type: ignore[index]
-    for axis in listed(lay["shared_axes"]):
+    for axis in integers(lay, "shared_axes"):
         # Keras sets alpha[axis - 1], so shared axis 0 is (Python-style) the last one.
         if axis_index(axis - 1, len(alpha)) is None:
             raise ShapeError(f"shared axis {axis} is out of range for input {x}")
@@ -219,6 +323,7 @@ def prelu(lay: Layer, inputs: Inputs) -> Result:
 @layer("BatchNormalization")
 def batch_normalization(lay: Layer, inputs: Inputs) -> Result:
     x = inputs.tensor()
+    check_arguments(lay)
     channels = (x.shape[pick_axis(lay["axis"], x)],)  # type: ignore[index]
     count = 2 + bool(lay["scale"]) + bool(lay["center"])  # moving mean and variance
     count += 3 if lay["renorm"] else 0  # moving stddev, renorm mean and stddev
@@ -226,10 +331,17 @@ def batch_normalization(lay: Layer, inputs: Inputs) -> Result:
     return Result(lay.out(x.shape), weights)  # type: ignore[arg-type]
 
 
+def given_axes(lay: Layer) -> list[Any]:
+    """``axis``: one or a list (``null`` reaches Keras as None, which it refuses)."""
+    if lay["axis"] is None:
+        raise ShapeError("`axis` must be an integer or a list of them; received None")
+    return listed(lay["axis"])
+
+
 def normalized_axes(lay: Layer, x: Tensor) -> tuple[int | None, ...]:
     """The sizes of the axes a LayerNormalization/RMSNormalization weight spans: Keras
     sorts ``axis`` as written, so ``[-1, 2]`` keeps both entries."""
-    return tuple(x.shape[pick_axis(a, x)] for a in sorted(listed(lay["axis"])))  # type: ignore[index]
+    return tuple(x.shape[pick_axis(a, x)] for a in sorted(given_axes(lay)))  # type: ignore[index]
 
 
 @layer("LayerNormalization")
@@ -254,7 +366,10 @@ def group_normalization(lay: Layer, inputs: Inputs) -> Result:
     channels = x.shape[pick_axis(lay["axis"], x)]  # type: ignore[index]
     if channels is None:
         raise ShapeError(f"axis {lay['axis']} of its input must be known; received {x}")
-    groups = channels if lay["groups"] == -1 else lay["groups"]
+    groups = integer(lay, "groups", -1)
+    if groups == 0:
+        raise ShapeError("`groups` must be positive, or -1 for one group per channel; received 0")
+    groups = channels if groups == -1 else groups
     if channels < groups or channels % groups:
         raise ShapeError(f"{groups} groups do not divide the {channels} channels of input {x}")
     count = bool(lay["scale"]) + bool(lay["center"])
@@ -264,7 +379,7 @@ def group_normalization(lay: Layer, inputs: Inputs) -> Result:
 @layer("UnitNormalization")
 def unit_normalization(lay: Layer, inputs: Inputs) -> Tensor:
     x = inputs.tensor()
-    for axis in listed(lay["axis"]):
+    for axis in given_axes(lay):
         pick_axis(axis, x)
     return lay.out(x.shape)  # type: ignore[arg-type]
 
@@ -272,9 +387,16 @@ def unit_normalization(lay: Layer, inputs: Inputs) -> Tensor:
 @layer("Normalization")
 def normalization(lay: Layer, inputs: Inputs) -> Result:
     x = inputs.tensor()
-    kept = sorted(pick_axis(a, x) for a in listed(lay["axis"]))
+    axis = lay["axis"]
+    # Keras calls tuple() on a non-integer axis, so a string is its characters.
+    axes = [] if axis is None else list(axis) if isinstance(axis, (list, tuple, str)) else [axis]
+    kept = sorted(pick_axis(a, x) for a in axes)
+    if len(set(kept)) < len(kept):
+        raise ShapeError(f"`axis` {axis!r} names an axis of input {x} twice")
     shape = tuple(x.shape[a] for a in kept)  # type: ignore[index]
-    sized(x, [shape], f"axis {lay['axis']} of its input")
+    sized(x, [shape], f"axis {axis} of its input")
+    if (lay["mean"] is None) != (lay["variance"] is None):
+        raise ShapeError("`mean` and `variance` must be given together")
     if lay["mean"] is None:
         return Result(lay.out(x.shape), (shape, shape, ()))  # mean, variance, count  # type: ignore[arg-type]
     given = value_shape(lay["mean"])
@@ -307,7 +429,11 @@ def flatten(lay: Layer, inputs: Inputs) -> Tensor:
 @layer("Reshape")
 def reshape(lay: Layer, inputs: Inputs) -> Tensor:
     x = inputs.tensor()
-    target = list(lay["target_shape"])
+    target = lay["target_shape"]
+    if not isinstance(target, (list, tuple, str)):
+        raise ShapeError(f"`target_shape` must be a list of sizes; received {target!r}")
+    # Keras takes what is not an integer for a size it cannot know.
+    target = [d if isinstance(d, int) else None for d in target]
     if any(d is not None and d < -1 for d in target) or target.count(-1) > 1:
         raise ShapeError(f"`target_shape` takes sizes and at most one -1; received {target}")
     have = size(x.shape[1:])  # type: ignore[index]
@@ -325,7 +451,9 @@ def reshape(lay: Layer, inputs: Inputs) -> Tensor:
 
 @layer("Permute")
 def permute(lay: Layer, inputs: Inputs) -> Tensor:
-    dims = list(lay["dims"])
+    dims = lay["dims"]
+    if not isinstance(dims, (list, tuple)) or not all(isinstance(d, int) for d in dims):
+        raise ShapeError(f"`dims` must be a list of axes; received {dims!r}")
     if sorted(dims) != list(range(1, len(dims) + 1)):
         raise ShapeError(f"`dims` must order the axes 1 to {len(dims)}; received {dims}")
     x = inputs.tensor()
@@ -348,6 +476,9 @@ def repeat_vector(lay: Layer, inputs: Inputs) -> Tensor:
 @layer("Resizing", "CenterCrop")
 def resize(lay: Layer, inputs: Inputs) -> Tensor:
     x = inputs.tensor()
+    size = [integer(lay, name, 0, optional=True) for name in ("height", "width")]
+    if lay["factor"] is not None:
+        raise ShapeError(f"{lay.type} takes no `factor`; received {lay['factor']!r}")
     if lay.type == "CenterCrop":
         expect_rank(x, (4, 3))
     shape = list(x.shape)  # type: ignore[arg-type]
@@ -357,7 +488,7 @@ def resize(lay: Layer, inputs: Inputs) -> Tensor:
     first += lay["data_format"] == "channels_first"
     if first + 1 >= len(shape):
         raise ShapeError(f"expects an image input (batch axis included); received {x}")
-    shape[first : first + 2] = [lay["height"], lay["width"]]
+    shape[first : first + 2] = size
     return lay.out(shape)
 
 
@@ -381,9 +512,20 @@ def category_encoding(lay: Layer, inputs: Inputs) -> Tensor:
 @layer("Hashing")
 def hashing(lay: Layer, inputs: Inputs) -> Tensor:
     shape: Shape = inputs.tensor().shape  # type: ignore[assignment]
-    mode, bins, dtype = lay["output_mode"], lay["num_bins"], lay["dtype"]
-    if not isinstance(bins, int) or bins < 1:
+    mode, bins, dtype, salt = lay["output_mode"], lay["num_bins"], lay["dtype"], lay["salt"]
+    # Keras only compares `num_bins` with 0 until it sizes the output with it.
+    if (
+        not isinstance(bins, (int, float))
+        or bins <= 0
+        or (mode != "int" and not isinstance(bins, int))
+    ):
         raise ShapeError(f"`num_bins` must be a positive integer; received {bins!r}")
+    if not (
+        salt is None
+        or isinstance(salt, int)
+        or (isinstance(salt, (list, tuple)) and len(salt) == 2)
+    ):
+        raise ShapeError(f"`salt` must be an integer or a pair of them; received {salt!r}")
     if mode not in ("int", "one_hot", "multi_hot", "count"):
         raise ShapeError(f"unknown `output_mode` {mode!r}")
     if mode == "int" and lay["sparse"]:
@@ -421,7 +563,8 @@ LOOKUP_MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 def lookup_mode(lay: Layer) -> str:
     """The output mode, once the arguments Keras checks together are consistent."""
     mode = {"binary": "multi_hot", "tf-idf": "tf_idf"}.get(lay["output_mode"], lay["output_mode"])
-    max_tokens, oov = lay["max_tokens"], lay["num_oov_indices"]
+    max_tokens = integer(lay, "max_tokens", optional=True)
+    oov = integer(lay, "num_oov_indices")
     vocabulary, weights = lay["vocabulary"], lay["idf_weights"]
     checks = [
         (mode not in LOOKUP_MODES, f"unknown `output_mode` {mode!r}"),
@@ -442,7 +585,36 @@ def lookup_mode(lay: Layer) -> str:
     for wrong, message in checks:
         if wrong:
             raise ShapeError(message)
+    lookup_arguments(lay)
     return mode
+
+
+def lookup_arguments(lay: Layer) -> None:
+    """The arguments a lookup's constructor refuses that do not change its shape."""
+    terms = str if lay.type == "StringLookup" else int
+    vocabulary, mask, salt = lay["vocabulary"], lay["mask_token"], lay["salt"]
+    if lay["oov_method"] not in ("floormod", "farmhash"):
+        raise ShapeError(
+            f'`oov_method` must be "floormod" or "farmhash"; received {lay["oov_method"]!r}'
+        )
+    if terms is int and lay["vocabulary_dtype"] != "int64":
+        raise ShapeError(
+            f'`vocabulary_dtype` must be "int64"; received {lay["vocabulary_dtype"]!r}'
+        )
+    if terms is int and salt is not None and lay["oov_method"] != "farmhash":
+        raise ShapeError('`salt` needs oov_method "farmhash"')
+    if not (
+        salt is None
+        or isinstance(salt, int)
+        or (isinstance(salt, (list, tuple)) and len(salt) == 2)
+    ):
+        raise ShapeError(f"`salt` must be an integer or a pair of them; received {salt!r}")
+    if terms is str and mask is not None and not isinstance(mask, str):
+        raise ShapeError(f"`mask_token` must be a string; received {mask!r}")
+    if isinstance(vocabulary, (list, tuple)) and not all(isinstance(t, terms) for t in vocabulary):
+        raise ShapeError(
+            f"`vocabulary` must hold {terms.__name__} terms; received {list(vocabulary)!r}"
+        )
 
 
 def vocabulary_size(lay: Layer, mode: str) -> int | None:
@@ -453,6 +625,8 @@ def vocabulary_size(lay: Layer, mode: str) -> int | None:
         raise NoRule(f"{lay.type} (vocabulary file)")  # its size is in the file
     if vocabulary is None:
         return None
+    if not isinstance(vocabulary, (list, tuple)):
+        raise ShapeError(f"`vocabulary` must be a list of terms; received {vocabulary!r}")
     mask, oov = lay["mask_token"], lay["oov_token"]
     specials = [mask] * (mask is not None and mode == "int") + [oov] * lay["num_oov_indices"]
     tokens = list(vocabulary)

@@ -62,6 +62,8 @@ def broadcast(a: Shape, b: Shape) -> Shape | None:
 def concatenate(lay: Layer, inputs: Inputs) -> Tensor:
     tensors = listed_inputs(inputs)
     axis = lay["axis"]
+    if not isinstance(axis, int):
+        raise ShapeError(f"`axis` must be an integer; received {axis!r}")
     # Keras's own steps, whose Python indexing decides which axes are out of range: it
     # deletes `axis` from shapes longer than `axis`, then adds up sizes until one is
     # unknown, so a later input's axis may never be read.
