@@ -6,10 +6,6 @@ see it) and the dtype, promoted as ``keras.backend.result_type`` does. An argume
 Keras would take in a way these rules do not follow (a tensor where a number is
 expected, a bool as an axis, an exotic dtype) raises ``NoRule``: the node is left
 to ``--build`` rather than guessed.
-
-``unstack`` has no rule: its output count comes from a shape, which the graph
-checks cannot know, and the walk has no answer yet for a reference past the last
-output (``u[7]``), which Keras refuses at the output.
 """
 
 from __future__ import annotations
@@ -602,6 +598,19 @@ def split(a: Args) -> tuple[Tensor, ...]:
             f"split points {list(sections)} do not fit axis {a['axis']} of {show(shape)}"
         )
     return tuple(Tensor(replaced(shape, axis, s), dtype_of(x)) for s in sizes)
+
+
+@rule("unstack")
+def unstack(a: Args) -> tuple[Tensor, ...]:
+    x = a.tensor()
+    shape = dims(x)
+    axis = axis_of(a["axis"], shape)
+    count = shape[axis] if a["num"] is None else a.int("num")
+    if count is None:
+        raise ShapeError(f"axis {a['axis']} of {show(shape)} has unknown size; give `num`")
+    if count < 1:
+        raise NoRule
+    return tuple(Tensor(shape[:axis] + shape[axis + 1 :], dtype_of(x)) for _ in range(count))
 
 
 @rule("slice")
