@@ -314,7 +314,7 @@ REFUSED = [
         "type: Hashing, num_bins: 3, dtype: float32",
         [INTS],
         "x0",
-        'with output_mode "int", `dtype` must be int32 or int64; received float32',
+        'output_mode "int" needs dtype int32 or int64; received float32',
     ),
     (
         "type: StringLookup, vocabulary: [a, b, a]",
@@ -385,6 +385,50 @@ def test_a_vocabulary_file_is_left_to_keras() -> None:
 
 # --- the same as Keras -------------------------------------------------------------------
 
+# Every worked case is also what Keras does (shapes, dtypes, parameters, refusals).
+CASES = [
+    *(pytest.param(spec(n, *i), id=f"builds-{k}") for k, (n, i, *_) in enumerate(BUILDS)),
+    *(pytest.param(spec(n, *i, refs=r), id=f"merges-{k}") for k, (n, i, r, _) in enumerate(MERGES)),
+    *(
+        pytest.param(spec(n, *i, refs=r), id=f"refused-{k}")
+        for k, (n, i, r, _) in enumerate(REFUSED)
+    ),
+]
+
+
+@pytest.mark.parametrize("text", CASES)
+def test_worked_cases_are_what_keras_does(text: str) -> None:
+    assert_same_as_keras(text)
+
+
+def masked(body: str) -> str:
+    """``e`` embeds ``t`` with a mask, ``f`` embeds ``u`` without; ``body`` makes ``out``."""
+    return (
+        "keraspec: 1\nname: t\ninputs:\n  t: {shape: [5], dtype: int32}\n"
+        "  u: {shape: [5], dtype: int32}\nnodes:\n"
+        "  e: {type: Embedding, input_dim: 9, output_dim: 4, mask_zero: true, inputs: t}\n"
+        "  f: {type: Embedding, input_dim: 9, output_dim: 4, inputs: u}\n"
+        f"{body}outputs: [out, e, f]\n"
+    )
+
+
+# Keras computes masks while building; none of these layers refuses one.
+MASKED = [
+    "  out: {type: BatchNormalization, inputs: e}\n",
+    "  out: {type: Concatenate, axis: 1, inputs: [e, f]}\n",
+    "  out: {type: Add, inputs: [e, f]}\n",
+    "  out: {type: Maximum, inputs: [f, e]}\n",
+    "  out: {type: Dot, axes: 2, inputs: [e, f]}\n",
+    "  out: {type: Softmax, inputs: e}\n",
+    "  m: {type: Masking, inputs: f}\n  out: {type: Concatenate, axis: 1, inputs: [m, e]}\n",
+    "  out: {type: Multiply, inputs: [e, e, f]}\n",
+]
+
+
+@pytest.mark.parametrize("body", MASKED)
+def test_masked_inputs_are_what_keras_does(body: str) -> None:
+    assert_same_as_keras(masked(body))
+
 
 def declare(shape: Shape, dtype: str = "float32") -> str:
     return (
@@ -409,7 +453,6 @@ def merged(args: dict[str, Any], inputs: list[Shape], dtype: str = "float32") ->
 DIM = st.integers(1, 5)
 MAYBE = st.one_of(DIM, st.none())
 BATCH = st.sampled_from([None, None, 2])
-FLOATS = st.sampled_from(["float32", "float16", "float64"])
 DTYPES = st.sampled_from(["float32", "float16", "int32", "int64", "bool"])
 POLICY = st.sampled_from([None, None, "float64", "mixed_float16", "bfloat16"])
 EXAMPLES = settings(max_examples=30, deadline=None)
@@ -432,18 +475,6 @@ def shapes_of(rank: st.SearchStrategy[int], dim: st.SearchStrategy = MAYBE) -> s
 def test_dense_like_keras(shape, units, use_bias, lora_rank, policy, dtype) -> None:
     args = {"type": "Dense", "units": units, "use_bias": use_bias}
     assert_same_as_keras(one_node({**args, "lora_rank": lora_rank, "dtype": policy}, shape, dtype))
-
-
-CASES = [
-    *(spec(node, *inputs) for node, inputs, *_ in BUILDS),
-    *(spec(node, *inputs, refs=refs) for node, inputs, refs, _ in MERGES),
-    *(spec(node, *inputs, refs=refs) for node, inputs, refs, _ in REFUSED),
-]
-
-
-@pytest.mark.parametrize("text", CASES)
-def test_worked_cases_are_what_keras_does(text: str) -> None:
-    assert_same_as_keras(text)
 
 
 EQUATIONS = [

@@ -9,7 +9,6 @@ noted where they differ from what one would guess.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -114,6 +113,13 @@ def dropout_arguments(lay: Layer) -> None:
         raise ShapeError(f"`noise_shape` must be positive sizes or nulls; received {shape!r}")
 
 
+def given(lay: Layer, *names: str) -> None:
+    """Arguments Keras converts with float(): ``null`` reaches it as None and fails."""
+    for name in names:
+        if lay[name] is None:
+            raise ShapeError(f"`{name}` must be a number; received None")
+
+
 def regularization_arguments(lay: Layer) -> None:
     for name in ("l1", "l2"):  # null is 0
         if lay[name] is not None:
@@ -132,7 +138,7 @@ ARGUMENT_CHECKS: dict[str, Callable[[Layer], Any]] = {
     "SpatialDropout2D": lambda lay: seeded(lay, "rate"),
     "SpatialDropout3D": lambda lay: seeded(lay, "rate"),
     "ActivityRegularization": regularization_arguments,
-    "BatchNormalization": lambda lay: (number(lay, "momentum", -math.inf), number(lay, "epsilon")),
+    "BatchNormalization": lambda lay: given(lay, "momentum", "epsilon"),
 }
 
 
@@ -243,15 +249,13 @@ def einsum_shapes(specs: Sequence[str], left: bool, lay: Layer, shape: Shape) ->
 
 def einsum_output(lay: Layer) -> list[int | None]:
     partial = lay["output_shape"]
-    if isinstance(partial, int):
-        sizes = [partial]
-    elif isinstance(partial, (list, tuple, str)):  # Keras calls tuple() on it: "" is ()
-        sizes = list(partial)
-    else:
-        sizes = ["not a size"]
-    if not all(d is None or (isinstance(d, int) and d >= 0) for d in sizes):
+    sizes = [partial] if isinstance(partial, int) else partial
+    # Keras calls tuple() on anything but an integer, so "" is ().
+    if not isinstance(sizes, (list, tuple, str)) or not all(
+        d is None or (isinstance(d, int) and d >= 0) for d in sizes
+    ):
         raise ShapeError(f"`output_shape` must be sizes (null: unknown); received {partial!r}")
-    return sizes  # type: ignore[return-value]
+    return list(sizes)
 
 
 def einsum_bias(axes: str | None, out_spec: str, out: list, shift: int, elided: int) -> Any:
@@ -397,8 +401,8 @@ def normalization(lay: Layer, inputs: Inputs) -> Result:
     sized(x, [shape], f"axis {axis} of its input")
     if (lay["mean"] is None) != (lay["variance"] is None):
         raise ShapeError("`mean` and `variance` must be given together")
-    if lay["mean"] is None:
-        return Result(lay.out(x.shape), (shape, shape, ()))  # mean, variance, count  # type: ignore[arg-type]
+    if lay["mean"] is None:  # weights to adapt: mean, variance and a count
+        return Result(lay.out(x.shape), (shape, shape, ()))  # type: ignore[arg-type]
     given = value_shape(lay["mean"])
     if len(given) > len(shape) or value_shape(lay["variance"]) != given:
         raise ShapeError(f"`mean` and `variance` must have one shape, of at most {len(shape)} axes")
@@ -438,7 +442,8 @@ def reshape(lay: Layer, inputs: Inputs) -> Tensor:
         raise ShapeError(f"`target_shape` takes sizes and at most one -1; received {target}")
     have = size(x.shape[1:])  # type: ignore[index]
     if have is None or None in target:  # Keras cannot check, nor solve the -1
-        return passed_through(lay, x, (x.shape[0], *(None if d == -1 else d for d in target)))  # type: ignore[index]
+        unsolved = (None if d == -1 else d for d in target)
+        return passed_through(lay, x, (x.shape[0], *unsolved))  # type: ignore[index]
     known = size(d for d in target if d != -1)
     if -1 in target and known and have % known == 0:
         target[target.index(-1)] = have // known
@@ -476,7 +481,7 @@ def repeat_vector(lay: Layer, inputs: Inputs) -> Tensor:
 @layer("Resizing", "CenterCrop")
 def resize(lay: Layer, inputs: Inputs) -> Tensor:
     x = inputs.tensor()
-    size = [integer(lay, name, 0, optional=True) for name in ("height", "width")]
+    height_width = [integer(lay, name, 0, optional=True) for name in ("height", "width")]
     if lay["factor"] is not None:
         raise ShapeError(f"{lay.type} takes no `factor`; received {lay['factor']!r}")
     if lay.type == "CenterCrop":
@@ -488,7 +493,7 @@ def resize(lay: Layer, inputs: Inputs) -> Tensor:
     first += lay["data_format"] == "channels_first"
     if first + 1 >= len(shape):
         raise ShapeError(f"expects an image input (batch axis included); received {x}")
-    shape[first : first + 2] = size
+    shape[first : first + 2] = height_width
     return lay.out(shape)
 
 
@@ -512,36 +517,41 @@ def category_encoding(lay: Layer, inputs: Inputs) -> Tensor:
 @layer("Hashing")
 def hashing(lay: Layer, inputs: Inputs) -> Tensor:
     shape: Shape = inputs.tensor().shape  # type: ignore[assignment]
-    mode, bins, dtype, salt = lay["output_mode"], lay["num_bins"], lay["dtype"], lay["salt"]
-    # Keras only compares `num_bins` with 0 until it sizes the output with it.
-    if (
-        not isinstance(bins, (int, float))
-        or bins <= 0
-        or (mode != "int" and not isinstance(bins, int))
-    ):
-        raise ShapeError(f"`num_bins` must be a positive integer; received {bins!r}")
-    if not (
-        salt is None
-        or isinstance(salt, int)
-        or (isinstance(salt, (list, tuple)) and len(salt) == 2)
-    ):
-        raise ShapeError(f"`salt` must be an integer or a pair of them; received {salt!r}")
-    if mode not in ("int", "one_hot", "multi_hot", "count"):
-        raise ShapeError(f"unknown `output_mode` {mode!r}")
-    if mode == "int" and lay["sparse"]:
-        raise ShapeError('`sparse` needs an output_mode other than "int"')
+    mode, dtype = hashing_mode(lay), lay["dtype"]
     if dtype is None:
         dtype = "int64" if mode == "int" else "float32"
     elif isinstance(dtype, str) and dtype.startswith("mixed_"):
         dtype = "float32"  # Keras uses the policy's variable dtype
     if mode == "int":
         if dtype not in ("int32", "int64"):
-            raise ShapeError(
-                f'with output_mode "int", `dtype` must be int32 or int64; received {dtype}'
-            )
+            raise ShapeError(f'output_mode "int" needs dtype int32 or int64; received {dtype}')
         return Tensor(shape, dtype)
     # Unlike CategoryEncoding, one_hot too replaces the last axis.
-    return Tensor((*shape[:-1], bins), dtype if isinstance(dtype, str) else None)
+    return Tensor((*shape[:-1], lay["num_bins"]), dtype if isinstance(dtype, str) else None)
+
+
+def hashing_mode(lay: Layer) -> str:
+    mode, bins = lay["output_mode"], lay["num_bins"]
+    if mode not in ("int", "one_hot", "multi_hot", "count"):
+        raise ShapeError(f"unknown `output_mode` {mode!r}")
+    # Keras only compares `num_bins` with 0 until it sizes an output with it.
+    if (
+        not isinstance(bins, (int, float))
+        or bins <= 0
+        or (mode != "int" and not isinstance(bins, int))
+    ):
+        raise ShapeError(f"`num_bins` must be a positive integer; received {bins!r}")
+    if mode == "int" and lay["sparse"]:
+        raise ShapeError('`sparse` needs an output_mode other than "int"')
+    salted(lay)
+    return mode
+
+
+def salted(lay: Layer) -> None:
+    salt = lay["salt"]
+    pair = isinstance(salt, (list, tuple)) and len(salt) == 2
+    if not (salt is None or isinstance(salt, int) or pair):
+        raise ShapeError(f"`salt` must be an integer or a pair of them; received {salt!r}")
 
 
 @layer("StringLookup", "IntegerLookup")
@@ -603,12 +613,7 @@ def lookup_arguments(lay: Layer) -> None:
         )
     if terms is int and salt is not None and lay["oov_method"] != "farmhash":
         raise ShapeError('`salt` needs oov_method "farmhash"')
-    if not (
-        salt is None
-        or isinstance(salt, int)
-        or (isinstance(salt, (list, tuple)) and len(salt) == 2)
-    ):
-        raise ShapeError(f"`salt` must be an integer or a pair of them; received {salt!r}")
+    salted(lay)
     if terms is str and mask is not None and not isinstance(mask, str):
         raise ShapeError(f"`mask_token` must be a string; received {mask!r}")
     if isinstance(vocabulary, (list, tuple)) and not all(isinstance(t, terms) for t in vocabulary):
