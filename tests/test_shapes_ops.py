@@ -221,6 +221,11 @@ REFUSED = {
         "input 0 has shape (None, 3, 4), input 1 has (None, 2, 5); "
         "they must match except on axis 1",
     ),
+    "stack": (
+        "{a: {shape: [4]}, b: {shape: [4]}}",
+        "{op: stack, inputs: [a, b]}",
+        "takes one list of tensors; received 2 separate tensors",
+    ),
     "matmul": (
         "{a: {shape: [3, 4]}, b: {shape: [5, 2]}}",
         "{op: matmul, inputs: [a, b]}",
@@ -275,10 +280,24 @@ def test_refusals_echo_the_shapes(case: tuple) -> None:
     same_as_keras(text)
 
 
-def test_a_near_miss_dtype_gets_a_hint() -> None:
-    text = one_node("{a: {shape: [5]}}", "{op: ones_like, inputs: a, dtype: flaot32}")
-    (found,) = keraspec.validate(keraspec.loads(text))
-    assert found.hint == "did you mean `float32`?"
+HINTED = {
+    "a near-miss dtype": (
+        "{a: {shape: [5]}}",
+        "{op: ones_like, inputs: a, dtype: flaot32}",
+        "did you mean `float32`?",
+    ),
+    "a list not nested": (
+        "{a: {shape: [5]}, b: {shape: [5]}}",
+        "{op: concatenate, inputs: [a, b]}",
+        "nest the list: `inputs: [[a, b]]`",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", HINTED.values(), ids=list(HINTED))
+def test_refusals_hint_the_fix(case: tuple) -> None:
+    (found,) = keraspec.validate(keraspec.loads(one_node(*case[:2])))
+    assert found.hint == case[2]
 
 
 UNCHECKED = {
@@ -550,7 +569,8 @@ def joined(c: Case) -> None:
             mine = list(c.dims())
         names.append(c.tensor(tuple(mine)))
     name = "xs" if c.op == "concatenate" else "x"
-    c.node["inputs"] = {name: names} if c.draw(st.booleans()) else [names]
+    form = c.draw(st.sampled_from(["nested", "mapping", "flat"]))
+    c.node["inputs"] = {"nested": [names], "mapping": {name: names}, "flat": names}[form]
     c.maybe("axis", st.just(c.axis(len(dims) + 1 + (c.op == "stack"))))
 
 

@@ -156,6 +156,7 @@ class Args:
         values.update(zip(params, inputs.args, strict=False))  # catalog checks the count
         values.update(inputs.kwargs)
         values.update(config)
+        _check_list_given(name, inputs)
         for key, value in values.items():
             if key not in TENSOR_PARAMS and _holds_tensor(value):
                 raise NoRule
@@ -190,6 +191,16 @@ class Args:
     def ints(self, name: str) -> tuple[int, ...]:
         """An int or a list of ints, as a tuple."""
         return as_ints(self.values[name])
+
+
+def _check_list_given(name: str, inputs: Inputs) -> None:
+    """``{op: concatenate, inputs: [a, b]}`` passes ``b`` as the axis, which Keras refuses."""
+    separate = len(inputs.args) == 2 and all(isinstance(v, Tensor) for v in inputs.args)
+    if name in ("concatenate", "stack") and separate:
+        raise ShapeError(
+            "takes one list of tensors; received 2 separate tensors",
+            "nest the list: `inputs: [[a, b]]`",
+        )
 
 
 def _holds_tensor(value: Any) -> bool:
