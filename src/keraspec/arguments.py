@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .diagnostics import written_as
+
 POSITIVE_INTS = frozenset(
     {"units", "filters", "output_dim", "input_dim", "num_heads", "key_dim", "depth_multiplier"}
 )
@@ -33,9 +35,24 @@ def problem(arg: str, value: Any, info: dict[str, Any]) -> str | None:
     The rules by name come first and are the authority where they exist (Keras
     takes `pool_size: [2]` although its docstring says "int").
     """
+    if value is None and _not_nullable(arg, info):
+        default = info.get("default")
+        if "default" not in info:
+            return "is required and cannot be null"
+        return f"cannot be null (leave it out for the default, {written_as(default)})"
     if arg in NAMED_RULES:
         return named_problem(arg, value, info.get("default"))
     return named_problem(arg, value, info.get("default")) or type_problem(value, info)
+
+
+def _not_nullable(arg: str, info: dict[str, Any]) -> bool:
+    """Keras passes null on as None: fine where the default is None, not for a size,
+    rate, window or typed value that has a default of its own (`momentum: null`).
+    Flags are left alone (Keras reads None as false)."""
+    if "default" in info and info["default"] is None:
+        return False
+    typed = info.get("type") in ("int", "ints", "float", "str")
+    return arg in NAMED_RULES - POSITIVE_INTS or typed
 
 
 def named_problem(arg: str, value: Any, default: Any) -> str | None:
