@@ -176,3 +176,21 @@ def test_a_sub_model_called_twice_and_wrapped_counts_its_weights_once() -> None:
     assert (nodes["enc_left"].params, nodes["enc_right"].shared_again) == (34, True)
     assert nodes["per_frame"].shared_again and nodes["per_frame"].params == 0
     assert inference.main.params == 34
+
+
+def test_an_output_index_past_what_a_node_returns_is_located_at_the_output() -> None:
+    text = (
+        "keraspec: 1\nname: m\ninputs:\n  x: {shape: [4]}\n"
+        'nodes:\n  u: {op: unstack, inputs: x, axis: 1}\noutputs: ["u[7]"]\n'
+    )
+    assert messages(text) == ["<string>:7:11: E600 output `u[7]`: `u` returns 4 outputs"]
+
+
+def test_an_input_declared_int_is_int64_as_keras_makes_it() -> None:
+    text = (
+        "keraspec: 1\nname: m\ninputs:\n  x: {shape: [4], dtype: int}\n"
+        "nodes:\n  f: {type: Flatten, inputs: x}\noutputs: [f]\n"
+    )
+    inference = api.infer(keraspec.loads(text))
+    assert inference.main.inputs["x"].dtype == "int64"
+    assert inference.main.nodes["f"].output.dtype == "int64"

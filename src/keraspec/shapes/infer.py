@@ -21,6 +21,7 @@ from .tensor import UNKNOWN, Shape, ShapeError, Tensor, compatible, params, show
 Owners = Mapping[Any, "int | None"]
 BUILD = "`keraspec validate --build` checks it with Keras"
 BUG = "a bug in keraspec: please report it; `keraspec validate --build` checks this node"
+DTYPE_ALIASES = {"int": "int64"}  # what keras.Input makes of them
 # Compute dtypes of the dtype policies a spec may name.
 POLICY_DTYPES = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
 
@@ -256,7 +257,8 @@ def _label(call: Call, shared: Mapping[str, SharedLayer]) -> str:
 
 
 def declared(decl: InputDecl) -> Tensor:
-    return Tensor((decl.batch_size, *decl.shape), decl.dtype or "float32")
+    dtype = DTYPE_ALIASES.get(decl.dtype, decl.dtype) or "float32"
+    return Tensor((decl.batch_size, *decl.shape), dtype)
 
 
 def compute_dtype(policy: Any) -> str | None:
