@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from .. import catalog
@@ -158,8 +159,7 @@ class _Inferrer:
         return result if isinstance(result, Result) else Result(result)
 
     def make_layer(self, type_: str, config: Mapping[str, Any]) -> Layer:
-        defaults = {k: a.get("default") for k, a in catalog.layer_args(type_).items()}
-        args = {**defaults, **config}
+        args = {**defaults(type_), **config}
         return Layer(type_, args, compute_dtype(args.get("dtype")), self.nested)
 
     def nested(self, value: Any, inputs: Inputs) -> Result:
@@ -254,6 +254,12 @@ def _label(call: Call, shared: Mapping[str, SharedLayer]) -> str:
     if call.kind == "model":
         return f"model `{call.target}`"
     return f"shared {shared[call.target].type} `{call.target}`"
+
+
+@cache
+def defaults(layer_type: str) -> dict[str, Any]:
+    """Every constructor argument of a layer class with its default (None if required)."""
+    return {k: a.get("default") for k, a in catalog.layer_args(layer_type).items()}
 
 
 def declared(decl: InputDecl) -> Tensor:
