@@ -194,3 +194,56 @@ def test_an_input_declared_int_is_int64_as_keras_makes_it() -> None:
     inference = api.infer(keraspec.loads(text))
     assert inference.main.inputs["x"].dtype == "int64"
     assert inference.main.nodes["f"].output.dtype == "int64"
+
+
+SUB_MODELS = """\
+keraspec: 1
+name: qa
+inputs:
+  question: {shape: [3, 16]}
+  frames: {shape: [10, 8, 8, 3]}
+  ids: {shape: [8], dtype: int32}
+models:
+  encoder:
+    inputs: {tokens: {shape: [null, 16]}}
+    nodes:
+      conv: {type: Conv1D, filters: 8, kernel_size: 5, inputs: tokens}
+      pool: {type: GlobalMaxPooling1D, inputs: conv}
+    outputs: [pool]
+  frame_enc:
+    inputs: {img: {shape: [4, 4, 3]}}
+    nodes:
+      f: {type: Flatten, inputs: img}
+    outputs: [f]
+  caster:
+    inputs: {v: {shape: [8]}}
+    nodes:
+      a: {op: add, inputs: [v, v]}
+    outputs: [a]
+nodes:
+  q: {model: encoder, inputs: question}
+  td: {type: TimeDistributed, layer: frame_enc, inputs: frames}
+  c: {model: caster, inputs: ids}
+outputs: [q, td, c]
+"""
+
+
+def test_sub_models_are_checked_on_the_shapes_they_are_called_on() -> None:
+    assert messages(SUB_MODELS) == [
+        "<string>:25:3: E600 node `q` (model `encoder`): model `encoder` called on "
+        "(None, 3, 16): node `conv` (Conv1D): kernel 5 is larger than the input length 3 "
+        "along axis 1 of (None, 3, 16)",
+        "<string>:26:3: E600 node `td` (TimeDistributed): input `img` of model `frame_enc` "
+        "has shape (None, 4, 4, 3); received (None, 8, 8, 3)",
+    ]
+
+
+def test_a_sub_model_converts_its_inputs_to_the_dtypes_it_declares() -> None:
+    inference = api.infer(
+        keraspec.loads(
+            SUB_MODELS.replace("kernel_size: 5", "kernel_size: 3").replace(
+                "frames: {shape: [10, 8, 8, 3]}", "frames: {shape: [10, 4, 4, 3]}"
+            )
+        )
+    )
+    assert inference.main.nodes["c"].output.dtype == "float32"  # ids are int32

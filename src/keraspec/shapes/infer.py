@@ -105,8 +105,7 @@ class _Inferrer:
         try:
             return pick(env, ref)
         except ShapeError as e:
-            if self.report:
-                self.diagnostics.append(Diagnostic.at(where, "E600", f"output {e.message}"))
+            self.diagnostics.append(Diagnostic.at(where, "E600", f"output {e.message}"))
             return UNKNOWN
 
     def node(self, call: Call, env: Mapping[str, Any], graph: GraphShapes) -> NodeShapes:
@@ -177,7 +176,7 @@ class _Inferrer:
             self.borrowed[("shared", value)] = params(result.weights)
             return Result(result.outputs)
         sub = self.models[value]
-        ran = self.rerun(sub, model_inputs(sub, inputs))
+        ran = self.rerun(sub, checked_model_inputs(sub, inputs))
         self.borrowed.update(self.graphs[value].owners)
         return Result(ran.outputs[0] if len(ran.outputs) == 1 else ran.outputs)
 
@@ -193,14 +192,7 @@ class _Inferrer:
 
     def call_model(self, call: Call, inputs: Inputs, graph: GraphShapes) -> NodeShapes:
         sub = self.models[call.target]
-        given = model_inputs(sub, inputs)
-        for decl in sub.inputs:
-            have, want = given[decl.id], declared(decl)
-            if not compatible(have.shape[1:], want.shape[1:]):  # type: ignore[index]
-                raise ShapeError(
-                    f"input `{decl.id}` of model `{sub.name}` has shape {show(want.shape)}; "
-                    f"received {show(have.shape)}"
-                )
+        given = checked_model_inputs(sub, inputs)
         own = self.graphs[sub.name]
         same = all(given[d.id] == own.inputs[d.id] for d in sub.inputs)
         ran = own if same else self.rerun(sub, given)
@@ -208,27 +200,36 @@ class _Inferrer:
         return owned(call.id, graph, outputs, own.owners)
 
     def rerun(self, sub: GraphIR, given: Mapping[str, Tensor]) -> GraphShapes:
-        """A sub-model called on more specific shapes than it declares, as Keras re-runs it."""
+        """A sub-model called on more specific shapes than it declares, as Keras re-runs it.
+
+        Its nodes were reported on its declared shapes already; what fails only on
+        these shapes is an error of the call.
+        """
         report, self.report = self.report, False
+        saved, self.diagnostics = self.diagnostics, []
         try:
-            return self.graph(sub, given)
+            ran = self.graph(sub, given)
+            failed = self.diagnostics
         finally:
-            self.report = report
+            self.report, self.diagnostics = report, saved
+        if failed:
+            shapes = ", ".join(show(t.shape) for t in given.values())
+            raise ShapeError(f"model `{sub.name}` called on {shapes}: {failed[0].message}")
+        return ran
 
     def no_rule(self, call: Call, what: str) -> NodeShapes:
         self.info(call, "I600", "shape not checked statically", BUILD, what)
         return NodeShapes(call.id, UNKNOWN, None)
 
     def info(self, call: Call, code: str, message: str, hint: str, what: str = "") -> None:
-        if self.report:
+        if self.report:  # not while re-running a sub-model: its nodes were reported
             what = what or _label(call, self.shared)
             message = f"node `{call.id}` ({what}): {message}"
             self.unchecked.append(Diagnostic.at(call.location, code, message, hint, Severity.INFO))
 
     def error(self, call: Call, e: ShapeError) -> None:
-        if self.report:
-            message = f"node `{call.id}` ({_label(call, self.shared)}): {e.message}"
-            self.diagnostics.append(Diagnostic.at(call.location, "E600", message, e.hint))
+        message = f"node `{call.id}` ({_label(call, self.shared)}): {e.message}"
+        self.diagnostics.append(Diagnostic.at(call.location, "E600", message, e.hint))
 
 
 def owned(node: str, graph: GraphShapes, outputs: Any, owners: Owners) -> NodeShapes:
@@ -305,6 +306,21 @@ def all_known(value: Any) -> bool:
     if isinstance(value, Mapping):
         return all(all_known(v) for v in value.values())
     return True
+
+
+def checked_model_inputs(sub: GraphIR, inputs: Inputs) -> dict[str, Tensor]:
+    """A sub-model's inputs by name, checked against what it declares, and cast to
+    the declared dtypes, as a Keras functional model converts its inputs."""
+    given = model_inputs(sub, inputs)
+    for decl in sub.inputs:
+        have, want = given[decl.id], declared(decl)
+        if not compatible(have.shape[1:], want.shape[1:]):  # type: ignore[index]
+            raise ShapeError(
+                f"input `{decl.id}` of model `{sub.name}` has shape {show(want.shape)}; "
+                f"received {show(have.shape)}"
+            )
+        given[decl.id] = Tensor(have.shape, want.dtype)
+    return given
 
 
 def model_inputs(sub: GraphIR, inputs: Inputs) -> dict[str, Tensor]:
