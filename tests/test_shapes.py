@@ -247,3 +247,12 @@ def test_a_sub_model_converts_its_inputs_to_the_dtypes_it_declares() -> None:
         )
     )
     assert inference.main.nodes["c"].output.dtype == "float32"  # ids are int32
+
+
+def test_a_single_input_layer_given_a_list_of_one_is_refused_as_keras_does() -> None:
+    text = CHAIN.replace("inputs: x}", "inputs: [x]}", 1)
+    (error,) = keraspec.validate(keraspec.loads(text))
+    assert str(error) == (
+        "<string>:6:3: E600 node `d1` (Dense): expects one input tensor; received a list of 1"
+    )
+    assert error.hint == "write `inputs: x`, not `inputs: [x]`"

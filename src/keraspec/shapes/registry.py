@@ -56,11 +56,13 @@ class Inputs:
     def tensor(self) -> Tensor:
         """The one tensor a single-input layer takes."""
         first = self.first()
-        if isinstance(first, tuple) and len(first) == 1:
-            first = first[0]
+        if isinstance(first, tuple):  # Keras takes even [x] as a list, and fails on it
+            raise ShapeError(
+                f"expects one input tensor; received a list of {len(first)}",
+                "write `inputs: x`, not `inputs: [x]`" if len(first) == 1 else None,
+            )
         if not isinstance(first, Tensor):
-            count = len(first) if isinstance(first, tuple) else 0
-            raise ShapeError(f"expects one input tensor; received {count}")
+            raise ShapeError("expects one input tensor; received none")
         return first
 
     def tensors(self) -> list[Tensor]:
