@@ -72,3 +72,4 @@ def test_the_catalog_records_types_where_keras_states_them() -> None:
     assert conv["data_format"]["choices"] == ["channels_last", "channels_first"]
     assert catalog.layer_args("Dropout")["rate"] == {"required": True, "type": "float"}
     assert "type" not in catalog.layer_args("Dense")["activation"]  # a name or a callable
+    assert "type" not in catalog.layer_args("Rescaling")["scale"]  # "Float", lists work too

@@ -183,6 +183,12 @@ _SCALARS = (
 )
 
 
+# Arguments Keras takes more widely than its docstring says: no type for them.
+LOOSER_THAN_DOCUMENTED = {
+    "Rescaling": {"scale", "offset"},  # "Float", but per-channel lists work too
+}
+
+
 def doc_types(obj: Any) -> dict[str, Any]:
     """Argument types a Keras docstring states plainly (``units: Positive integer, ...``).
 
@@ -192,8 +198,9 @@ def doc_types(obj: Any) -> dict[str, Any]:
     ("Axis or axes ...", "Int, or tuple of 2 ints, or ...") gets no type.
     """
     types = {}
+    looser = LOOSER_THAN_DOCUMENTED.get(getattr(obj, "__name__", ""), set())
     for name, text in _args_section(inspect.getdoc(obj) or "").items():
-        if (found := _type_of(text)) is not None:
+        if name not in looser and (found := _type_of(text)) is not None:
             types[name] = found
     return types
 
