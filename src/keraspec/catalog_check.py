@@ -328,6 +328,9 @@ def _check_op(c: Checker, node: Node, path: DataPath, who: str) -> None:
         elif arg in given:
             message = f"{who}: argument `{arg}` is given twice, in `inputs` and as `{arg}`"
             c.key_error((*path, arg), "E222", message)
+        elif problem := arguments.type_problem(value, known[arg]):
+            message = f"{who}: `{arg}` {problem}; received {arg}={written_as(value)}"
+            c.error((*path, arg), "E227", message)
         given.append(arg)
     for arg, info in known.items():
         if info.get("required") and arg not in given:

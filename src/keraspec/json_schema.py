@@ -182,7 +182,8 @@ def _when_is(key: str, name: str, entry: dict[str, Any], extra: dict[str, Any]) 
 
 # Catalog argument types as JSON Schema; `null` and `${...}` are always allowed.
 JSON_TYPES: dict[str, list[dict[str, Any]]] = {
-    "int": [{"type": "integer"}],
+    # A 1D layer's int also comes as a one-item list (arguments.TYPES).
+    "int": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}, "maxItems": 1}],
     "ints": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}}],
     "float": [{"type": "number"}],
     "bool": [{"type": "boolean"}],
@@ -198,8 +199,7 @@ def _argument(spec: dict[str, Any]) -> dict[str, Any]:
     ):
         found["default"] = default
     if spec.get("choices"):
-        # Keras lower-cases these names; an editor offers them as Keras documents them.
-        found |= _one_of([*spec["choices"], *(c.upper() for c in spec["choices"]), None])
+        found |= _one_of([*spec["choices"], None])  # as Keras documents them
     elif (kind := spec.get("type")) is not None:
         allowed = [dict(t) for t in JSON_TYPES[kind]]
         if spec.get("min") is not None:
