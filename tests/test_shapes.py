@@ -256,3 +256,37 @@ def test_a_single_input_layer_given_a_list_of_one_is_refused_as_keras_does() -> 
         "<string>:6:3: E600 node `d1` (Dense): expects one input tensor; received a list of 1"
     )
     assert error.hint == "write `inputs: x`, not `inputs: [x]`"
+
+
+ATTENTION = """\
+keraspec: 1
+name: m
+inputs: {q: {shape: [4, 8]}, v: {shape: [6, 8]}}
+nodes:
+  a: {type: %s, inputs: {query: q, value: v}}
+outputs: [a]
+"""
+
+
+@pytest.mark.parametrize(
+    ("node", "message"),
+    [
+        (
+            "MultiHeadAttention, num_heads: 2, key_dim: 4, attention_axes: 1.5",
+            "(MultiHeadAttention): `attention_axes` must be an integer or a list of them; "
+            "received 1.5",
+        ),
+        (
+            "MultiHeadAttention, num_heads: 2, key_dim: 4, output_shape: same",
+            "(MultiHeadAttention): `output_shape` must be a positive integer or a list of them; "
+            "received 'same'",
+        ),
+        (
+            "GroupQueryAttention, head_dim: 4, num_query_heads: 2, num_key_value_heads: 0",
+            "(GroupQueryAttention): `num_key_value_heads` must be an integer of at least 1; "
+            "received 0",
+        ),
+    ],
+)
+def test_rules_refuse_argument_values_keras_refuses_instead_of_failing(node, message) -> None:
+    assert messages(ATTENTION % node, verbose=True) == [f"<string>:5:3: E600 node `a` {message}"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .core import integer
 from .registry import Inputs, Layer, Result, layer
 from .tensor import Shape, ShapeError, Tensor, show
 
@@ -65,8 +66,8 @@ def multi_head_attention(lay: Layer, inputs: Inputs) -> Result:
     key, key_name = (key, "key") if key else (value, "value")
     check_flash(lay)
     same_key_and_value(value, key)
-    heads, key_dim, bias = lay["num_heads"], lay["key_dim"], lay["use_bias"]
-    value_dim = lay["value_dim"] or key_dim
+    heads, key_dim, bias = integer(lay, "num_heads", 1), integer(lay, "key_dim", 1), lay["use_bias"]
+    value_dim = integer(lay, "value_dim", 1, optional=True) or key_dim
     weights = projection(known_size(query, "query"), heads, key_dim, bias)
     weights += projection(known_size(key, key_name), heads, key_dim, bias)
     if lay["use_gate"]:
@@ -88,7 +89,15 @@ def multi_head_attention(lay: Layer, inputs: Inputs) -> Result:
 def output_dims(output_shape: Any, query: Tensor) -> Shape:
     if not output_shape:
         return (query.shape[-1],)  # type: ignore[index]
-    return (output_shape,) if isinstance(output_shape, int) else tuple(output_shape)
+    dims = (output_shape,) if isinstance(output_shape, int) else output_shape
+    if not isinstance(dims, (list, tuple)) or not all(_positive(d) for d in dims):
+        wanted = "a positive integer or a list of them"
+        raise ShapeError(f"`output_shape` must be {wanted}; received {output_shape!r}")
+    return tuple(dims)
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def check_attention_axes(axes: Any, value: Tensor) -> None:
@@ -96,7 +105,13 @@ def check_attention_axes(axes: Any, value: Tensor) -> None:
     from its second-to-last axis."""
     if axes is None:
         return
-    axes = (axes,) if isinstance(axes, int) else tuple(axes)
+    axes = (axes,) if isinstance(axes, int) else axes
+    if not isinstance(axes, (list, tuple)) or not all(
+        isinstance(a, int) and not isinstance(a, bool) for a in axes
+    ):
+        raise ShapeError(
+            f"`attention_axes` must be an integer or a list of them; received {axes!r}"
+        )
     rank = value.rank + 1
     for axis in axes:
         index = axis if axis >= 0 else rank - 1 + axis
@@ -120,7 +135,8 @@ def known_rank(t: Tensor, rank: int, name: str) -> Shape:
 def group_query_attention(lay: Layer, inputs: Inputs) -> Result:
     query, value, key = query_value_key(inputs)
     key, key_name = (key, "key") if key else (value, "value")
-    heads, groups, size = lay["num_query_heads"], lay["num_key_value_heads"], lay["head_dim"]
+    heads, groups = integer(lay, "num_query_heads", 1), integer(lay, "num_key_value_heads", 1)
+    size = integer(lay, "head_dim", 1)
     bias = lay["use_bias"]
     if heads % groups:
         raise ShapeError(
