@@ -101,11 +101,16 @@ def check_file(
 def _checks(
     spec: Spec, unresolved: Unresolved = frozenset(), verbose: bool = False
 ) -> list[Diagnostic]:
-    found = catalog_check.check(spec) + graph.check(spec, unresolved)
+    found = _structure(spec, unresolved)
     if not unresolved and not errors_in(found):  # shapes need a whole, sound graph
         inference = shapes.infer(lowering.lower(spec))
         found += inference.diagnostics + (inference.unchecked if verbose else [])
     return sorted(dict.fromkeys(found), key=sort_key)
+
+
+def _structure(spec: Spec, unresolved: Unresolved = frozenset()) -> list[Diagnostic]:
+    """Everything but shapes: arguments against the catalog, and the graph."""
+    return catalog_check.check(spec) + graph.check(spec, unresolved)
 
 
 def infer(spec_or_path: Spec | str | Path) -> shapes.Inference:
@@ -113,8 +118,11 @@ def infer(spec_or_path: Spec | str | Path) -> shapes.Inference:
 
     Raises ``SpecError`` when the spec has errors (shape errors included).
     """
-    program = lower(spec_or_path)
-    return shapes.infer(program)
+    spec = _as_spec(spec_or_path)
+    require_valid(_structure(spec))
+    inference = shapes.infer(lowering.lower(spec))
+    require_valid(inference.diagnostics)
+    return inference
 
 
 def lower(spec_or_path: Spec | str | Path) -> Program:

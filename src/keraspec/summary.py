@@ -7,6 +7,7 @@ in ``specs/``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from . import api
@@ -22,11 +23,10 @@ def summarize(spec: Spec) -> tuple[list[Row], int | None]:
 
     A count of None (shown as ``?``) is a node no static rule covers.
     """
-    program = api.lower(spec)
-    inference = api.shapes.infer(program)
+    inference = api.infer(spec)
     main = inference.main
     rows: list[Row] = [(i, "Input", "", _shape(t), "0") for i, t in main.inputs.items()]
-    rows += [_row(call, main.nodes[call.id]) for call in program.main.calls]
+    rows += [_row(call, main.nodes[call.id]) for call in inference.program.main.calls]
     return rows, main.params
 
 
@@ -59,7 +59,7 @@ def _text(value: Any) -> str:
 def _flat(values: Any) -> list[Any]:
     if isinstance(values, tuple):
         return [x for v in values for x in _flat(v)]
-    if isinstance(values, dict) or hasattr(values, "values"):
+    if isinstance(values, Mapping):
         return [x for v in values.values() for x in _flat(v)]
     return [values]
 

@@ -58,6 +58,7 @@ class GraphShapes:
 
 @dataclass
 class Inference:
+    program: Program  # what was inferred
     graphs: dict[str, GraphShapes]
     main: GraphShapes
     diagnostics: list[Diagnostic]  # shape errors
@@ -85,7 +86,7 @@ class _Inferrer:
         for graph in self.program.submodels:
             self.graphs[graph.name] = self.graph(graph, {})
         main = self.graph(self.program.main, {})
-        return Inference(self.graphs, main, self.diagnostics, self.unchecked)
+        return Inference(self.program, self.graphs, main, self.diagnostics, self.unchecked)
 
     def graph(self, graph: GraphIR, given: Mapping[str, Tensor]) -> GraphShapes:
         inputs = {d.id: given.get(d.id) or declared(d) for d in graph.inputs}
