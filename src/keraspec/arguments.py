@@ -4,8 +4,8 @@ Keras checks these only when a layer is built, with a traceback. Here they are
 checked by ``validate`` without Keras: rules by argument name, with the ranges
 Keras 3 accepts, then the type the catalog records for the argument (read from
 Keras's docstrings by the catalog generator). A flag (an argument whose default
-is true or false) must be true or false. ``null`` passes the type check: it
-means "the default behaviour".
+is true or false) must be true or false. ``null`` is accepted where Keras's own
+default is None; elsewhere (``momentum: null``) Keras would fail on it.
 """
 
 from __future__ import annotations

@@ -349,7 +349,7 @@ def summary(spec: Path, params: dict[str, Any]) -> None:
     for row in rows:
         table.add_row(*(Text(cell) for cell in row))  # `a[0]` is not markup
     out.print(table)
-    unknown = "unknown (some nodes have no static rule: see `keraspec validate -v`)"
+    unknown = "unknown (some nodes were not inferred: see `keraspec validate -v`)"
     out.print(f"Total params: {unknown if total is None else f'{total:,}'}", markup=False)
 
 
