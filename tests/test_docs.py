@@ -66,3 +66,14 @@ def test_spec_format_lists_exactly_the_allowed_ops() -> None:
     text = (ROOT / "docs" / "spec-format.md").read_text(encoding="utf-8")
     listing = text.split("<!-- ops: generated from the catalog")[1].split("\n")[1]
     assert re.findall(r"`(\w+)`", listing) == list(catalog.catalog()["ops"])
+
+
+def test_diagnostics_doc_counts_the_layer_classes_with_shape_rules() -> None:
+    from keraspec import catalog, shapes
+
+    text = " ".join((ROOT / "docs" / "diagnostics.md").read_text(encoding="utf-8").split())
+    found = re.search(r"Rules cover (\d+) of the (\d+) layer classes", text)
+    assert found is not None
+    layers = set(catalog.layer_names())
+    assert (int(found[1]), int(found[2])) == (len(layers & set(shapes.LAYER_RULES)), len(layers))
+    assert set(shapes.OP_RULES) == set(catalog.catalog()["ops"])  # "every allowed op"
