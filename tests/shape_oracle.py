@@ -4,6 +4,9 @@
 compares every node's output shapes and dtypes, every layer's parameter count and
 the model's total. When Keras refuses a node, static inference must refuse the
 same node (or not know its input); it must never refuse what Keras builds.
+
+``infer_node`` and ``located`` are for the worked cases beside it: one node as static
+inference sees it, or the diagnostics that stop it, as "line:column CODE message".
 """
 
 from __future__ import annotations
@@ -13,11 +16,35 @@ from typing import Any
 import keras
 
 from keraspec import api, shapes
-from keraspec.diagnostics import SpecError
+from keraspec.diagnostics import Diagnostic, SpecError
 from keraspec.emit.keras_model import ModelBuilder
 from keraspec.ir import Program
 from keraspec.lower import lower as lower_program
 from keraspec.schema import Spec
+
+
+def located(d: Diagnostic) -> str:
+    return f"{d.line}:{d.column} {d.code} {d.message}"
+
+
+def infer_node(
+    text: str, node_id: str = "y", *, validate: bool = True
+) -> shapes.NodeShapes | list[str]:
+    """Node ``node_id`` inferred statically, or the located errors that stop it.
+
+    With ``validate`` (``api.lower``, which infers shapes too) those are every error in
+    the spec; without it, static inference's own, which an argument's check (E227)
+    may otherwise report first.
+    """
+    spec = api.loads(text)
+    try:
+        program = api.lower(spec) if validate else lower_program(spec)
+    except SpecError as e:
+        return [located(d) for d in e.diagnostics]
+    inference = shapes.infer(program)
+    if inference.diagnostics:  # only without validate, which reports them first
+        return [located(d) for d in inference.diagnostics]
+    return inference.main.nodes[node_id]
 
 
 def keras_outputs(value: Any) -> list[tuple[tuple[int | None, ...], str]]:

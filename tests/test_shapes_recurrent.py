@@ -10,69 +10,25 @@ compares them with Keras through the oracle (tests/shape_oracle.py).
 
 from __future__ import annotations
 
-import gc
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import keras
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import keraspec
 from keraspec import api, shapes
-from keraspec.diagnostics import Diagnostic, SpecError
-from keraspec.emit.keras_model import ModelBuilder
-from keraspec.lower import lower as lower_ir
-from shape_oracle import assert_same_as_keras
+from shape_oracle import assert_same_as_keras, infer_node, located
 
 pytestmark = pytest.mark.keras
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-@pytest.fixture(scope="module", autouse=True)
-def quick_clear_session() -> Iterator[None]:
-    """``clear_session`` runs ``gc.collect``, slow over TensorFlow's many objects: freezing
-    what exists now (modules, TensorFlow) makes each build here about 3x faster."""
-    gc.collect()
-    gc.freeze()
-    yield
-    gc.unfreeze()
-
-
 def spec(inputs: str, node: str, extra: str = "") -> str:
     """Inputs ``inputs`` (a flow mapping) and one node ``y`` (line 5, column 3)."""
     return f"keraspec: 1\nname: t\ninputs: {inputs}\nnodes:\n  y: {{{node}}}\noutputs: [y]\n{extra}"
-
-
-def where(d: Diagnostic) -> str:
-    return f"{d.line}:{d.column} {d.code} {d.message}"
-
-
-def outcome(text: str) -> Any:
-    """``([shapes], params)`` of node ``y``, or the located diagnostics."""
-    try:
-        program = api.lower(keraspec.loads(text, source="r.yaml"))
-    except SpecError as e:  # validate runs static inference: shape errors stop here
-        return [where(d) for d in e.diagnostics]
-    node = shapes.infer(program).main.nodes["y"]
-    return [t.shape for t in node.tensors], node.params
-
-
-def same_as_keras(text: str) -> None:
-    """The oracle, also for what static inference refuses: Keras refuses the same node."""
-    parsed = keraspec.loads(text)
-    try:
-        assert_same_as_keras(parsed)
-    except SpecError as e:  # api.lower refused it, so only shape errors may be in it
-        assert {d.code for d in e.diagnostics} == {"E600"}, e.diagnostics
-        keras.backend.clear_session()
-        with pytest.raises(SpecError) as built:
-            ModelBuilder(lower_ir(parsed)).build()
-        keras_at = {(d.line, d.column) for d in built.value.diagnostics}
-        assert {(d.line, d.column) for d in e.diagnostics} <= keras_at
 
 
 def flow(args: dict[str, Any]) -> str:
@@ -303,8 +259,9 @@ BUILDS = [
 @pytest.mark.parametrize(("inputs", "node", "outputs", "params"), BUILDS)
 def test_output_shapes_and_parameters(inputs: str, node: str, outputs: list, params: int) -> None:
     text = spec(inputs, node)
-    assert outcome(text) == (outputs, params)
-    same_as_keras(text)
+    inferred = infer_node(text)
+    assert ([t.shape for t in inferred.tensors], inferred.params) == (outputs, params)
+    assert_same_as_keras(text)
 
 
 SUB_MODEL = """models:
@@ -325,8 +282,8 @@ WITH_NAMES = [  # layers given by name: a shared cell, a sub-model, a shared lay
 @pytest.mark.parametrize(("node", "extra", "params"), WITH_NAMES)
 def test_layers_given_by_name_bring_their_weights(node: str, extra: str, params: int) -> None:
     text = spec("{x: {shape: [7, 3]}, t: {shape: [7, 5, 3]}}", node, extra)
-    assert outcome(text)[1] == params
-    same_as_keras(text)
+    assert infer_node(text).params == params
+    assert_same_as_keras(text)
 
 
 def test_outputs_take_the_wrappers_compute_dtype() -> None:
@@ -335,9 +292,8 @@ def test_outputs_take_the_wrappers_compute_dtype() -> None:
         "type: Bidirectional, merge_mode: ave, dtype: mixed_float16, "
         "layer: {type: GRU, units: 2, dtype: float32}, inputs: q",
     )
-    node = shapes.infer(api.lower(keraspec.loads(text))).main.nodes["y"]
-    assert node.output == shapes.Tensor((None, 2), "float16")
-    same_as_keras(text)
+    assert infer_node(text).output == shapes.Tensor((None, 2), "float16")
+    assert_same_as_keras(text)
 
 
 def test_nested_states_of_stacked_cells_are_left_to_keras() -> None:
@@ -348,11 +304,11 @@ def test_nested_states_of_stacked_cells_are_left_to_keras() -> None:
         "type: RNN, return_state: true, inputs: x, "
         "cell: [{type: LSTMCell, units: 4}, {type: GRUCell, units: 2}]",
     )
-    inference = shapes.infer(api.lower(keraspec.loads(text, source="r.yaml")))
-    assert [where(d) for d in inference.unchecked] == [
+    inference = shapes.infer(api.lower(keraspec.loads(text)))
+    assert [located(d) for d in inference.unchecked] == [
         "5:3 I600 node `y` (RNN returning nested states): shape not checked statically"
     ]
-    same_as_keras(text)
+    assert_same_as_keras(text)
 
 
 def test_a_bidirectional_copying_a_shared_cell_is_left_to_keras() -> None:
@@ -365,7 +321,7 @@ def test_a_bidirectional_copying_a_shared_cell_is_left_to_keras() -> None:
         "node `y` (Bidirectional copying a layer given by name): shape not checked statically"
     ]
     assert inference.main.params is None
-    same_as_keras(text)
+    assert_same_as_keras(text)
 
 
 def test_a_cell_called_on_its_own_is_left_to_keras() -> None:
@@ -599,8 +555,8 @@ REFUSALS = [
 @pytest.mark.parametrize(("inputs", "node", "message"), REFUSALS)
 def test_what_keras_refuses_is_an_error_at_the_node(inputs: str, node: str, message: str) -> None:
     text = spec(inputs, node)
-    assert outcome(text) == [f"5:3 E600 node `y` ({message}"]
-    same_as_keras(text)
+    assert infer_node(text) == [f"5:3 E600 node `y` ({message}"]
+    assert_same_as_keras(text)
 
 
 # Hypothesis: random configurations, compared with Keras. Sizes stay small (RNN builds
@@ -658,7 +614,7 @@ def bidirectional(draw: st.DrawFn, forward: dict[str, Any]) -> dict[str, Any]:
 @SETTINGS
 @given(recurrent_specs())
 def test_recurrent_layers_and_wrappers_match_keras(text: str) -> None:
-    same_as_keras(text)
+    assert_same_as_keras(text)
 
 
 @st.composite
@@ -687,7 +643,7 @@ def rnn_specs(draw: st.DrawFn) -> str:
 @SETTINGS
 @given(rnn_specs())
 def test_rnn_cells_match_keras(text: str) -> None:
-    same_as_keras(text)
+    assert_same_as_keras(text)
 
 
 @st.composite
@@ -715,7 +671,7 @@ def conv_lstm_specs(draw: st.DrawFn) -> str:
 @SETTINGS
 @given(conv_lstm_specs())
 def test_conv_lstm_matches_keras(text: str) -> None:
-    same_as_keras(text)
+    assert_same_as_keras(text)
 
 
 def tensor_shape(draw: st.DrawFn, rank: int, last: int | None = None) -> list[int | None]:
@@ -759,7 +715,7 @@ def multi_head_args(draw: st.DrawFn) -> dict[str, Any]:
 @SETTINGS
 @given(multi_head_specs())
 def test_multi_head_attention_matches_keras(text: str) -> None:
-    same_as_keras(text)
+    assert_same_as_keras(text)
 
 
 @st.composite
@@ -781,4 +737,4 @@ def dot_attention_specs(draw: st.DrawFn) -> str:
 @SETTINGS
 @given(dot_attention_specs())
 def test_attention_and_additive_attention_match_keras(text: str) -> None:
-    same_as_keras(text)
+    assert_same_as_keras(text)
