@@ -103,7 +103,7 @@ def _channels_last(lay: Layer, exact: bool = False) -> bool:
     ``exact`` (adaptive pooling): any false value means the default, and the name is
     not lower-cased; elsewhere only null is the default.
     """
-    value = lay["data_format"]
+    value = lay.args.get("data_format")  # Cropping1D and UpSampling1D have none
     if value is None or (exact and not value):
         return True
     text = value if exact else str(value).lower()
@@ -391,7 +391,7 @@ def zero_padding(lay: Layer, inputs: Inputs) -> Tensor:
 def cropping(lay: Layer, inputs: Inputs) -> Tensor:
     n = _rank(lay)
     crops = _pairs(lay, "cropping", n)
-    last = _channels_last(lay)  # Cropping1D has no data_format: always channels last
+    last = _channels_last(lay)
     shape = _image(inputs, n)
     lengths: list[int | None] = []
     spatial = zip(_spatial(shape, last), crops, strict=True)

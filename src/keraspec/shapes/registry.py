@@ -39,7 +39,10 @@ class Layer:
         return self.nested(value, inputs)
 
     def __getitem__(self, name: str) -> Any:
-        return self.args.get(name)
+        """An argument's value; a name the class does not take is a bug in the rule."""
+        if name not in self.args:
+            raise KeyError(f"{self.type} takes no argument `{name}`")
+        return self.args[name]
 
     def out(self, shape: Shape) -> Tensor:
         return Tensor(tuple(shape), self.dtype)
