@@ -92,23 +92,19 @@ OP_RULES: dict[str, OpRule] = {}
 
 def layer(*names: str) -> Callable[[Rule], Rule]:
     """Register the decorated function as the shape rule of these layer classes."""
-
-    def register(rule: Rule) -> Rule:
-        for name in names:
-            assert name not in LAYER_RULES, name
-            LAYER_RULES[name] = rule
-        return rule
-
-    return register
+    return _registrar(LAYER_RULES, names)
 
 
 def op(*names: str) -> Callable[[OpRule], OpRule]:
     """Register the decorated function as the shape rule of these ``keras.ops`` functions."""
+    return _registrar(OP_RULES, names)
 
-    def register(rule: OpRule) -> OpRule:
+
+def _registrar(table: dict[str, Any], names: tuple[str, ...]) -> Callable[[Any], Any]:
+    def register(rule: Any) -> Any:
         for name in names:
-            assert name not in OP_RULES, name
-            OP_RULES[name] = rule
+            assert name not in table, f"two rules for {name}"
+            table[name] = rule
         return rule
 
     return register
