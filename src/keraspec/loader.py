@@ -31,14 +31,20 @@ MAX_VALUES = 1_000_000
 MAX_DEPTH = 64
 
 
+# A position as stored: a Location, or a parser's mark (anything with a 0-based line
+# and column), which becomes a Location when asked for. Marks cost nothing to keep,
+# the parser made them, and most are never asked for.
+Position = Location | yaml.Mark
+
+
 @dataclass
 class SourceMap:
     """Where each value of a loaded document came from."""
 
     file: str
     text: str
-    keys: dict[Path_, Location] = field(default_factory=dict)
-    values: dict[Path_, Location] = field(default_factory=dict)
+    keys: dict[Path_, Position] = field(default_factory=dict)
+    values: dict[Path_, Position] = field(default_factory=dict)
     lines: list[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -51,14 +57,17 @@ class SourceMap:
     def key(self, path: Path_) -> Location:
         """The position of the mapping key that holds ``path`` (falls back to the value)."""
         if path in self.keys:
-            return self.keys[path]
+            return self.location(self.keys[path])
         return self._nearest(self.values, path)
 
-    def _nearest(self, table: dict[Path_, Location], path: Path_) -> Location:
+    def _nearest(self, table: dict[Path_, Position], path: Path_) -> Location:
         for end in range(len(path), -1, -1):
             if path[:end] in table:
-                return table[path[:end]]
+                return self.location(table[path[:end]])
         return self.at(1, 1)
+
+    def location(self, position: Position) -> Location:
+        return position if isinstance(position, Location) else self.mark(position)
 
     def at(self, line: int, column: int) -> Location:
         source = self.lines[line - 1] if 0 < line <= len(self.lines) else None
@@ -232,9 +241,10 @@ class _Builder:
         self.constructor = SpecLoader("")
         self.recoverable: list[Diagnostic] = []
         self.active: set[int] = set()
+        self.scalars: dict[tuple[str, str], Any] = {}
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
-        self.smap.values.setdefault(path, self.smap.mark(node.start_mark))
+        self.smap.values.setdefault(path, node.start_mark)
         if len(path) > MAX_DEPTH:
             self._error(node, "E107", f"the document nests deeper than {MAX_DEPTH} levels")
             raise _TooDeep
@@ -242,11 +252,11 @@ class _Builder:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
             self._error(node, "E102", f"unsupported YAML tag `{tag}`", _TAG_HINT)
             return None
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node)
         if id(node) in self.active:
             self._error(node, "E104", "an alias refers to a mapping or list that contains it")
             return None
-        if isinstance(node, yaml.ScalarNode):
-            return self._scalar(node)
         self.active.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
@@ -265,11 +275,11 @@ class _Builder:
 
     def _plain_or_quoted(self, node: yaml.ScalarNode) -> Any:
         if node.style:  # quoted: a string, whatever it looks like
-            return self.constructor.construct_object(node)
+            return self._construct(node)
         if found := ambiguity(node.value):
             self._recoverable(node, "E108", *found)
             return node.value
-        if hint := tuple_syntax(node.value):
+        if "(" in node.value and (hint := tuple_syntax(node.value)):
             if node.value.rstrip().endswith(")"):
                 message = f"`{node.value}` is Python tuple syntax; YAML reads it as a string"
                 self._recoverable(node, "E226", message, hint)
@@ -277,7 +287,15 @@ class _Builder:
                 message = "Python tuple syntax inside `{...}` or `[...]`: YAML splits it at commas"
                 self._error(node, "E226", message, hint)
             return node.value
-        return self.constructor.construct_object(node)
+        return self._construct(node)
+
+    def _construct(self, node: yaml.ScalarNode) -> Any:
+        """The scalar's value. Specs repeat their words (`Dense`, `relu`, `8`) and a
+        scalar's value depends only on its tag and text, so each is constructed once."""
+        key = (node.tag, node.value)
+        if key not in self.scalars:
+            self.scalars[key] = self.constructor.construct_object(node)
+        return self.scalars[key]
 
     def _recoverable(self, node: yaml.Node, code: str, message: str, hint: str) -> None:
         found = Diagnostic.at(self.smap.mark(node.start_mark), code, message, hint)
@@ -306,7 +324,7 @@ class _Builder:
                 )
                 continue
             first_seen[key] = key_node
-            self.smap.keys[(*path, key)] = self.smap.mark(key_node.start_mark)
+            self.smap.keys[(*path, key)] = key_node.start_mark
             own[key] = self.build(value_node, (*path, key))
         # Merged in after the own keys are built, so that positions of values a key
         # overrides point at the override, not at the anchor it came from.

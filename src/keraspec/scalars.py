@@ -33,6 +33,7 @@ SpecLoader.add_implicit_resolver(
     re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
     list("-+0123456789"),
 )
+_YAML11_STARTS = frozenset(SpecLoader.yaml_implicit_resolvers)
 
 # The YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution).
 _NULL_12 = re.compile(r"^(?:~|null|Null|NULL|)$")
@@ -86,9 +87,20 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
-@functools.lru_cache(maxsize=4096)  # specs repeat their words: Dense, relu, inputs ...
+# First characters of plain scalars that YAML 1.2 reads as something other than a
+# string (null, booleans, numbers); YAML 1.1's are the keys of the resolver table.
+_YAML12_STARTS = frozenset("~nNtTfF0123456789+-.")
+
+
 def ambiguity(text: str) -> tuple[str, str] | None:
     """The E108 message and hint for a plain scalar, if its meaning depends on the version."""
+    if text and text[0] not in _YAML12_STARTS and text[0] not in _YAML11_STARTS:
+        return None  # a string to both, decided by its first character: `d17`, `relu`
+    return _ambiguity(text)
+
+
+@functools.lru_cache(maxsize=4096)  # specs repeat their words: Dense, relu, inputs ...
+def _ambiguity(text: str) -> tuple[str, str] | None:
     readings = version_dependent(text)
     if readings is None:
         return None
