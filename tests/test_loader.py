@@ -164,3 +164,8 @@ def test_version_dependent_scalars_are_e108(text: str, reading: str) -> None:
 
 def test_tabs_inside_flow_collections_are_rejected_everywhere() -> None:
     assert [c for c, *_ in codes("a: {b: 1,\tc: 2}\n")] == ["E100"]
+
+
+@pytest.mark.parametrize("value", ["!!int ''", "!!bool maybe", "!!float ''", "!!int 0x"])
+def test_a_value_its_explicit_tag_cannot_read_is_an_error(value: str) -> None:
+    assert codes(f"a: {value}\n") == [("E100", 1, 4)]

@@ -268,7 +268,9 @@ class _Builder:
     def _scalar(self, node: yaml.ScalarNode) -> Any:
         try:
             return self._plain_or_quoted(node)
-        except ValueError:  # an integer of thousands of digits: Python refuses to convert it
+        # An integer of thousands of digits (Python refuses to convert it), or a value
+        # its explicit tag cannot read: `!!int ''`, `!!bool maybe`, `!!seq x`.
+        except (ValueError, LookupError, yaml.constructor.ConstructorError):
             shown = node.value[:20] + "…" if len(node.value) > 20 else node.value
             self._error(node, "E100", f"invalid YAML: cannot read `{shown}` as a value")
             return None
