@@ -15,7 +15,7 @@ from .diagnostics import Diagnostic, SpecError, errors_in, one_per_place, sort_k
 from .dump import dumps
 from .expand import check_library, expand, is_library
 from .ir import Program
-from .loader import load_file, load_text
+from .loader import load_file, load_text, paused_gc
 from .parse import (
     SchemaError,
     Unresolved,
@@ -64,7 +64,8 @@ def validate(
     `keraspec:`) gets the checks it can have on its own.
     """
     if isinstance(spec_or_path, Spec):
-        return _checks(spec_or_path, verbose=verbose)
+        with paused_gc():
+            return _checks(spec_or_path, verbose=verbose)
     return check_file(spec_or_path, params, verbose)[1]
 
 
@@ -76,6 +77,13 @@ def check_file(
     The spec is None for an invalid spec and for a block library (nothing to build).
     Commands that go on to build use this, so a spec is read and expanded once.
     """
+    with paused_gc():  # every stage allocates in proportion to the spec and frees at the end
+        return _check_file(path, params, verbose)
+
+
+def _check_file(
+    path: str | Path, params: Params, verbose: bool
+) -> tuple[Spec | None, list[Diagnostic]]:
     try:
         doc = load_file(path)
         if is_library(doc.data) and not params:
