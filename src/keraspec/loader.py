@@ -8,6 +8,7 @@ with both lines named, and no tag beyond plain YAML is ever honoured.
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 import yaml
 
 from .diagnostics import Diagnostic, Location, SpecError
-from .scalars import SpecLoader, ambiguity, tuple_syntax
+from .scalars import LibyamlComposer, SpecLoader, ambiguity, tuple_syntax
 
 Path_ = tuple[str | int, ...]
 
@@ -203,16 +204,66 @@ def load_value(text: str, source: str) -> Any:
 
 
 def compose(text: str) -> yaml.Node | None:
-    """The document's node tree, from PyYAML's pure-Python parser.
+    """The document's node tree, exactly as PyYAML's pure-Python parser makes it.
 
-    Not libyaml: it accepts some inputs the pure parser rejects (tabs inside flow
-    collections), and a spec must get the same verdict on every machine.
+    The pure parser is the reference, so a spec gets the same verdict on every
+    machine. libyaml, when PyYAML has it, is used only where it is known to make
+    the same tree (see ``_LIBYAML_DIFFERS``); whatever it objects to, the pure
+    parser reads again, so that errors are reported in the pure parser's words.
     """
-    loader = SpecLoader(text)  # its reader already rejects unprintable characters
+    if LibyamlComposer is not None and not _LIBYAML_DIFFERS.search(text):
+        try:
+            node = _single_node(LibyamlComposer(text))
+        except Exception:  # any objection at all: the pure parser decides, below
+            pass
+        else:
+            if node is None or not _nests_deeper_than(node, MAX_DEPTH):
+                return node
+    return _single_node(SpecLoader(text))  # its reader rejects unprintable characters
+
+
+def _single_node(loader: Any) -> yaml.Node | None:
     try:
         return loader.get_single_node()
     finally:
         loader.dispose()
+
+
+# Where libyaml (0.2.x) and PyYAML's pure parser read a text differently, libyaml is
+# not used: tabs (libyaml accepts them in flow collections and after values), `?`
+# (in `[a?b]` libyaml reads a plain scalar, PyYAML an error: yaml/pyyaml#128), line
+# breaks other than `\n` (`\r`, NEL, U+2028/9), a BOM, surrogates and control
+# characters. Other characters, ASCII or not, read alike: tests/test_libyaml.py
+# compares the two parsers on random YAML made of them.
+_LIBYAML_DIFFERS = re.compile(
+    "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]|[?]"
+)
+
+
+def _nests_deeper_than(root: yaml.Node, limit: int) -> bool:
+    """Whether a collection in the tree sits ``limit`` levels deep or more.
+
+    The pure parser composes recursively and runs out of stack on deep trees
+    (E107 at the start of the file), where libyaml goes on up to 1,000 levels: such
+    a tree is read again by the pure parser. Each node is measured where it is
+    first written (in document order), which is where the composer recursed into it.
+    """
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, yaml.ScalarNode) or id(node) in seen:
+            continue
+        if depth >= limit:
+            return True
+        seen.add(id(node))
+        children = node.value if isinstance(node, yaml.SequenceNode) else _flat(node.value)
+        stack.extend((child, depth + 1) for child in reversed(children))
+    return False
+
+
+def _flat(pairs: list[tuple[yaml.Node, yaml.Node]]) -> list[yaml.Node]:
+    return [node for pair in pairs for node in pair]
 
 
 def _position(text: str, offset: int, smap: SourceMap) -> Location:

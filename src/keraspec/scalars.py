@@ -35,6 +35,25 @@ SpecLoader.add_implicit_resolver(
 )
 _YAML11_STARTS = frozenset(SpecLoader.yaml_implicit_resolvers)
 
+try:  # PyYAML built with libyaml
+    from yaml.cyaml import CParser
+except ImportError:  # pragma: no cover - PyYAML without libyaml: the pure parser only
+    CParser = None
+
+if CParser is not None:
+
+    class LibyamlComposer(CParser, yaml.resolver.BaseResolver):  # type: ignore[misc]
+        """libyaml's parser and composer, resolving plain scalars as SpecLoader does."""
+
+        yaml_implicit_resolvers = SpecLoader.yaml_implicit_resolvers
+
+        def __init__(self, text: str):
+            CParser.__init__(self, text)
+            yaml.resolver.BaseResolver.__init__(self)
+
+else:  # pragma: no cover
+    LibyamlComposer = None
+
 # The YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution).
 _NULL_12 = re.compile(r"^(?:~|null|Null|NULL|)$")
 _BOOL_12 = {"true": True, "True": True, "TRUE": True, "false": False, "False": False}
