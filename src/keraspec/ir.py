@@ -110,6 +110,8 @@ class Program:
 
 def freeze(value: Any) -> Any:
     """Deep-immutable copy: dicts become read-only mappings, lists become tuples."""
+    if isinstance(value, (str, int, float)) or value is None:  # most values: quick
+        return value
     if isinstance(value, Mapping):
         return MappingProxyType({k: freeze(v) for k, v in value.items()})
     if isinstance(value, (list, tuple)):
