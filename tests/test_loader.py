@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from keraspec import loader
 from keraspec.diagnostics import SpecError
 from keraspec.loader import load_file, load_text
 
@@ -77,6 +78,15 @@ def test_alias_bomb_is_refused_quickly() -> None:
     found = codes("\n".join(lines) + "\n")
     assert time.perf_counter() - started < 1.0  # a billion values, measured not built
     assert [c for c, *_ in found] == ["E106"]
+
+
+def test_the_value_limit_counts_what_aliases_add_not_what_is_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(loader, "MAX_VALUES", 10)
+    written = "".join(f"n{i}: {{type: Dense, units: 8}}\n" for i in range(10))
+    assert len(load_text(written).data) == 10  # 70 values, all written out
+    assert codes("a: &a [1, 2, 3, 4]\nb: [*a, *a, *a]\n") == [("E106", 1, 1)]  # 15 added
 
 
 @pytest.mark.parametrize(
