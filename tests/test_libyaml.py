@@ -103,6 +103,7 @@ double_quoted = st.lists(st.sampled_from([*ESCAPES, "a", " ", "#", ":", "'"]), m
 )
 scalar = plain | single_quoted | double_quoted
 tag = st.sampled_from(["", "", "", "!!str ", "!!int ", "!!float ", "!!bool ", "!x ", "!!map "])
+tag |= st.sampled_from(["!!str", "!x", "!<tag:x>", "!e!y "])  # ends at `,`, `]` or `}`?
 anchor = st.sampled_from(["", "", "", "&a ", "&b ", "&c ", "&d "])
 alias = st.sampled_from(["*a", "*b", "*c", "*d", "*e"])
 comment = st.sampled_from(["", "", "", " # c", "  #c:d", " #", " # 784 → 64 🙂"])
@@ -113,7 +114,9 @@ def flow(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     items = st.lists(inner, max_size=3)
     pairs = st.lists(st.tuples(st.sampled_from(KEYS) | inner, space, inner), max_size=3)
     return st.one_of(
-        st.tuples(items, space).map(lambda t: "[" + ("," + t[1]).join(t[0]) + "]"),
+        st.tuples(items, st.sampled_from(["", " ", "\n ", "\n"])).map(
+            lambda t: "[" + ("," + t[1]).join(t[0]) + "]"
+        ),
         pairs.map(lambda ps: "{" + ", ".join(f"{k}:{s or ' '}{v}" for k, s, v in ps) + "}"),
     )
 
@@ -126,14 +129,14 @@ inline = st.recursive(
     ),
     max_leaves=6,
 )
-BLOCK_SCALAR_HEADS = ["|", ">", "|-", ">+", "|2", ">1-", "|+"]
+BLOCK_SCALAR_HEADS = ["|", ">", "|-", ">+", "|2", ">1-", "|+", "|#c", ">- # c", "|2-#"]
 
 
 @st.composite
 def block_scalar(draw: st.DrawFn, indent: int) -> str:
     head = draw(st.sampled_from(BLOCK_SCALAR_HEADS))
     first = draw(st.sampled_from(["text", "a: b", "# not a comment"]))
-    rest = draw(st.lists(st.sampled_from(["text", " more", "", "a: b", "# not a comment"])))
+    rest = draw(st.lists(st.sampled_from(["text", " more", "", "   ", "a: b", "# no", "..."])))
     lines = [first, *rest] if draw(st.integers(0, 4)) else rest
     body = "".join(f"\n{' ' * (indent + 2)}{line}" if line else "\n" for line in lines)
     return head + body
@@ -194,6 +197,10 @@ SETTINGS = settings(
 @example("a: [b?c]\n")  # libyaml reads a plain scalar, PyYAML an error (yaml/pyyaml#128)
 @example("a: {b: 1,\tc: 2}\n")  # libyaml accepts a tab here, PyYAML does not
 @example("a: &x [*x]\n")  # an alias inside its own anchor: one node, twice
+@example("a: [!!str, b]\n")  # libyaml ends the tag at the comma, PyYAML does not
+@example("a: >#c\nb: 1\n")  # libyaml reads a comment after `>`, PyYAML an error
+@example("a: {b: }\n")  # an empty value: after the `:` for PyYAML, at `}` for libyaml
+@example("--- # a")  # an empty document: where it ends, or on the next line
 @example("\ufeffa: 1\n")  # after a BOM, libyaml's columns start again at 0
 def test_compose_reads_every_text_as_the_pure_parser(text: str) -> None:
     assert outcome(loader.compose, text) == outcome(pure_compose, text)
@@ -224,7 +231,7 @@ def test_where_libyaml_is_used_it_accepts_only_what_the_pure_parser_accepts(text
     if loader._LIBYAML_DIFFERS.search(text):
         return
     fast = outcome(libyaml_compose, text)
-    if fast[0] == "tree":
+    if fast[0] == "tree" and fast[1] and fast[1][0] != "scalar":  # compose rereads scalars
         assert fast == outcome(pure_compose, text)
 
 

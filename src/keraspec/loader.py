@@ -218,8 +218,8 @@ def compose(text: str) -> yaml.Node | None:
             node = _single_node(LibyamlComposer(text))
         except Exception:  # any objection at all: the pure parser decides, below
             pass
-        else:
-            if node is None or not _nests_deeper_than(node, MAX_DEPTH):
+        else:  # a scalar document (E103) is read again: where an empty one is differs
+            if isinstance(node, yaml.CollectionNode) and not _nests_deeper_than(node, MAX_DEPTH):
                 return node
     return _single_node(SpecLoader(text))  # its reader rejects unprintable characters
 
@@ -232,13 +232,22 @@ def _single_node(loader: Any) -> yaml.Node | None:
 
 
 # Where libyaml (0.2.x) and PyYAML's pure parser read a text differently, libyaml is
-# not used: tabs (libyaml accepts them in flow collections and after values), `?`
-# (in `[a?b]` libyaml reads a plain scalar, PyYAML an error: yaml/pyyaml#128), line
-# breaks other than `\n` (`\r`, NEL, U+2028/9), a BOM, surrogates and control
-# characters. Other characters, ASCII or not, read alike: tests/test_libyaml.py
-# compares the two parsers on random YAML made of them.
+# not used. Found by reading both scanners and by tests/test_libyaml.py, which
+# compares them on random YAML:
+# - tabs: libyaml accepts them in flow collections and after values;
+# - `?`: in `[a?b]` libyaml reads a plain scalar, PyYAML an error (yaml/pyyaml#128);
+# - `!` (tags): in `[!!str, a]` libyaml ends the tag at the comma, PyYAML does not;
+# - `|#` or `>-#`: libyaml takes a comment right after a block scalar's indicators;
+# - an empty value or key in a flow collection (`{a: }`, `{: b}`): PyYAML places
+#   the empty value where the `:` ends, libyaml where the next token starts;
+# - `%` directives, line breaks other than `\n` (`\r`, NEL, U+2028/9), a BOM,
+#   surrogates and control characters.
+# Other characters, ASCII or not, read alike.
 _LIBYAML_DIFFERS = re.compile(
-    "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]|[?]"
+    "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+    r"|[?!]|[|>][-+0-9]*#|^%"
+    r"|:(?:[ \n]|#[^\n]*)*[,\]}]|[{\[,](?:[ \n]|#[^\n]*)*:",
+    re.MULTILINE,
 )
 
 
