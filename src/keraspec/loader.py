@@ -334,7 +334,7 @@ class _Builder:
         self.constructor = SpecLoader("")
         self.recoverable: list[Diagnostic] = []
         self.active: set[int] = set()
-        self.scalars: dict[tuple[str, str], Any] = {}
+        self.readings: dict[tuple[str, str, bool], Any] = {}
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
         self.smap.values.setdefault(path, node.start_mark)
@@ -359,38 +359,25 @@ class _Builder:
             self.active.discard(id(node))
 
     def _scalar(self, node: yaml.ScalarNode) -> Any:
+        # Specs repeat their words (`Dense`, `relu`, `8`) and a scalar's value depends
+        # only on its tag, text and quoting: each one without a problem is read once.
+        key = (node.tag, node.value, bool(node.style))
+        if key in self.readings:
+            return self.readings[key]
         try:
-            return self._plain_or_quoted(node)
+            if not node.style and (problem := _plain_problem(node.value)):
+                code, message, hint, fatal = problem
+                (self._error if fatal else self._recoverable)(node, code, message, hint)
+                return node.value
+            value = self.constructor.construct_object(node)
         # An integer of thousands of digits (Python refuses to convert it), or a value
         # its explicit tag cannot read: `!!int ''`, `!!bool maybe`, `!!seq x`.
         except (ValueError, LookupError, yaml.constructor.ConstructorError):
             shown = node.value[:20] + "…" if len(node.value) > 20 else node.value
             self._error(node, "E100", f"invalid YAML: cannot read `{shown}` as a value")
             return None
-
-    def _plain_or_quoted(self, node: yaml.ScalarNode) -> Any:
-        if node.style:  # quoted: a string, whatever it looks like
-            return self._construct(node)
-        if found := ambiguity(node.value):
-            self._recoverable(node, "E108", *found)
-            return node.value
-        if "(" in node.value and (hint := tuple_syntax(node.value)):
-            if node.value.rstrip().endswith(")"):
-                message = f"`{node.value}` is Python tuple syntax; YAML reads it as a string"
-                self._recoverable(node, "E226", message, hint)
-            else:  # split at commas inside `{}`/`[]`: what follows is garbage, so stop here
-                message = "Python tuple syntax inside `{...}` or `[...]`: YAML splits it at commas"
-                self._error(node, "E226", message, hint)
-            return node.value
-        return self._construct(node)
-
-    def _construct(self, node: yaml.ScalarNode) -> Any:
-        """The scalar's value. Specs repeat their words (`Dense`, `relu`, `8`) and a
-        scalar's value depends only on its tag and text, so each is constructed once."""
-        key = (node.tag, node.value)
-        if key not in self.scalars:
-            self.scalars[key] = self.constructor.construct_object(node)
-        return self.scalars[key]
+        self.readings[key] = value
+        return value
 
     def _recoverable(self, node: yaml.Node, code: str, message: str, hint: str) -> None:
         found = Diagnostic.at(self.smap.mark(node.start_mark), code, message, hint)
@@ -443,6 +430,24 @@ class _Builder:
     def _error(self, node: yaml.Node, code: str, message: str, hint: str | None = None) -> None:
         where = self.smap.mark(node.start_mark)
         self.diagnostics.append(Diagnostic.at(where, code, message, hint))
+
+
+def _plain_problem(text: str) -> tuple[str, str, str, bool] | None:
+    """What is wrong with a plain scalar, as (code, message, hint, fatal), if anything."""
+    if found := ambiguity(text):
+        return "E108", *found, False
+    if "(" in text and (hint := tuple_syntax(text)):
+        if text.rstrip().endswith(")"):
+            return (
+                "E226",
+                f"`{text}` is Python tuple syntax; YAML reads it as a string",
+                hint,
+                False,
+            )
+        # split at commas inside `{}`/`[]`: what follows is garbage, so stop here
+        message = "Python tuple syntax inside `{...}` or `[...]`: YAML splits it at commas"
+        return "E226", message, hint, True
+    return None
 
 
 _TAG_HINT = "keraspec reads plain YAML only: strings, numbers, booleans, null, lists and mappings"
