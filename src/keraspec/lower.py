@@ -5,6 +5,7 @@ Runs only on specs that ``graph.check`` and ``catalog_check`` found no errors in
 
 from __future__ import annotations
 
+import heapq
 from typing import Any
 
 import networkx as nx
@@ -46,15 +47,30 @@ def lower(spec: Spec) -> Program:
 
 
 def topological_order(graph: Graph) -> list[str]:
-    """Inputs and nodes in dependency order; declaration order breaks ties."""
-    dag = nx.DiGraph()
+    """Inputs and nodes in dependency order; declaration order breaks ties.
+
+    Kahn's algorithm with the ready names in a heap by declaration position (what
+    networkx's lexicographical_topological_sort does, without building a DiGraph).
+    """
     names = [*graph.inputs, *graph.nodes]
-    dag.add_nodes_from(names)
+    position = {name: i for i, name in enumerate(names)}
+    users: dict[str, list[str]] = {name: [] for name in names}
+    waiting = dict.fromkeys(names, 0)  # how many of its inputs each name still waits for
     for name, node in graph.nodes.items():
         for ref, _ in tensor_references(node.inputs, ()):
-            dag.add_edge(ref.node, name)
-    position = {name: i for i, name in enumerate(names)}
-    return list(nx.lexicographical_topological_sort(dag, key=position.__getitem__))
+            users[ref.node].append(name)
+            waiting[name] += 1
+    ready = [position[name] for name in names if not waiting[name]]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        name = names[heapq.heappop(ready)]
+        order.append(name)
+        for user in users[name]:
+            waiting[user] -= 1
+            if not waiting[user]:
+                heapq.heappush(ready, position[user])
+    return order
 
 
 def _lower_graph(
