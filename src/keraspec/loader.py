@@ -388,11 +388,12 @@ class _Builder:
         own: dict[Any, Any] = {}
         merges: list[yaml.Node] = []
         first_seen: dict[Any, yaml.Node] = {}
+        key_path = (*path, "<key>")
         for key_node, value_node in node.value:
             if key_node.tag == MERGE_TAG:
                 merges.append(value_node)
                 continue
-            key = self.build(key_node, (*path, "<key>"))
+            key = self.build(key_node, key_path)
             if not _hashable(key):
                 self._error(key_node, "E105", "a mapping key must be a plain scalar")
                 continue
