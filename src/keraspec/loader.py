@@ -219,7 +219,8 @@ def compose(text: str) -> yaml.Node | None:
         except Exception:  # any objection at all: the pure parser decides, below
             pass
         else:  # a scalar document (E103) is read again: where an empty one is differs
-            if isinstance(node, yaml.CollectionNode) and not _nests_deeper_than(node, MAX_DEPTH):
+            collection = isinstance(node, yaml.CollectionNode)
+            if collection and not _nests_deeper_than(node, MAX_DEPTH):
                 return node
     return _single_node(SpecLoader(text))  # its reader rejects unprintable characters
 
@@ -263,13 +264,14 @@ def _nests_deeper_than(root: yaml.Node, limit: int) -> bool:
     stack: list[tuple[yaml.Node, int]] = [(root, 0)]
     while stack:
         node, depth = stack.pop()
-        if isinstance(node, yaml.ScalarNode) or id(node) in seen:
+        if id(node) in seen:
             continue
         if depth >= limit:
             return True
         seen.add(id(node))
         children = node.value if isinstance(node, yaml.SequenceNode) else _flat(node.value)
-        stack.extend((child, depth + 1) for child in reversed(children))
+        # Scalars nest nothing; collections go last first, so they pop in document order.
+        stack += [(c, depth + 1) for c in reversed(children) if type(c) is not yaml.ScalarNode]
     return False
 
 
