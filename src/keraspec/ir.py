@@ -112,7 +112,7 @@ def freeze(value: Any) -> Any:
     """Deep-immutable copy: dicts become read-only mappings, lists become tuples."""
     if isinstance(value, (str, int, float)) or value is None:  # most values: quick
         return value
-    if isinstance(value, Mapping):
+    if isinstance(value, (dict, Mapping)):  # a dict is told apart without the ABC check
         return MappingProxyType({k: freeze(v) for k, v in value.items()})
     if isinstance(value, (list, tuple)):
         return tuple(freeze(v) for v in value)

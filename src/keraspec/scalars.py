@@ -50,6 +50,24 @@ if CParser is not None:
         def __init__(self, text: str):
             CParser.__init__(self, text)
             yaml.resolver.BaseResolver.__init__(self)
+            self.scalar_tags: dict[tuple[str, tuple[bool, bool]], str] = {}
+
+        # libyaml calls these back from C for every node. A scalar's tag depends only
+        # on its text and quoting (SpecLoader has no path resolvers), so each distinct
+        # scalar is resolved once, and the path hooks, which would do nothing, are skipped.
+        def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
+            if kind is not yaml.ScalarNode:
+                return super().resolve(kind, value, implicit)
+            key = (value, implicit)
+            if key not in self.scalar_tags:
+                self.scalar_tags[key] = super().resolve(kind, value, implicit)
+            return self.scalar_tags[key]
+
+        def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+            pass
+
+        def ascend_resolver(self) -> None:
+            pass
 
 else:  # pragma: no cover
     LibyamlComposer = None
