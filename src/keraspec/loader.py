@@ -371,7 +371,9 @@ class _Builder:
                 code, message, hint, fatal = problem
                 (self._error if fatal else self._recoverable)(node, code, message, hint)
                 return node.value
-            value = self.constructor.construct_object(node)
+            # construct_document, not construct_object: it forgets the node afterwards, so
+            # the constructor (a cycle, freed only by the collector) keeps no tree alive.
+            value = self.constructor.construct_document(node)
         # An integer of thousands of digits (Python refuses to convert it), or a value
         # its explicit tag cannot read: `!!int ''`, `!!bool maybe`, `!!seq x`.
         except (ValueError, LookupError, yaml.constructor.ConstructorError):

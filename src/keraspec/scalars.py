@@ -105,7 +105,7 @@ _READER = SpecLoader("")  # resolves and constructs single scalars; holds no doc
 def read_plain(text: str) -> Any:
     """What keraspec (PyYAML with the changes above) makes of a plain scalar."""
     node = yaml.ScalarNode(_READER.resolve(yaml.ScalarNode, text, (True, False)), text)
-    return _READER.construct_object(node)
+    return _READER.construct_document(node)  # which, unlike construct_object, forgets the node
 
 
 def version_dependent(text: str) -> tuple[Any, Any] | None:
