@@ -11,7 +11,7 @@ from typing import Any
 import networkx as nx
 
 from . import catalog
-from .graph import model_call_graph, parse_reference, tensor_references
+from .graph import model_call_graph, parse_reference
 from .ir import (
     Call,
     CompileIR,
@@ -23,7 +23,7 @@ from .ir import (
     freeze,
 )
 from .loader import SourceMap
-from .parse import DataPath, source_of
+from .parse import DataPath, leaves, source_of
 from .schema import Graph, Node, ObjectSpec, Spec
 
 # Spec node kinds → IR call kinds (in a spec, `layer:` names a shared layer).
@@ -57,9 +57,10 @@ def topological_order(graph: Graph) -> list[str]:
     users: dict[str, list[str]] = {name: [] for name in names}
     waiting = dict.fromkeys(names, 0)  # how many of its inputs each name still waits for
     for name, node in graph.nodes.items():
-        for ref, _ in tensor_references(node.inputs, ()):
-            users[ref.node].append(name)
-            waiting[name] += 1
+        for _, leaf in leaves(node.inputs, ()):
+            if isinstance(leaf, str):  # a checked reference: `name` or `name[index]`
+                users[leaf.partition("[")[0]].append(name)
+                waiting[name] += 1
     ready = [position[name] for name in names if not waiting[name]]
     heapq.heapify(ready)
     order = []
