@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from keraspec import loader
 from keraspec.diagnostics import SpecError
-from keraspec.scalars import SpecLoader
+from keraspec.scalars import NestsTooDeep, SpecLoader
 
 pytestmark = pytest.mark.skipif(loader.LibyamlComposer is None, reason="PyYAML without libyaml")
 
@@ -33,7 +33,7 @@ def pure_compose(text: str) -> yaml.Node | None:
 
 
 def libyaml_compose(text: str) -> yaml.Node | None:
-    return loader._single_node(loader.LibyamlComposer(text))
+    return loader._single_node(loader.LibyamlComposer(text, max_depth=loader.MAX_DEPTH))
 
 
 def tree(node: yaml.Node | None, ids: dict[int, int] | None = None) -> Any:
@@ -59,8 +59,8 @@ def outcome(compose: Any, text: str) -> tuple[str, Any]:
         return "tree", tree(compose(text))
     except yaml.YAMLError as e:
         return "error", (type(e).__name__, str(e))
-    except RecursionError:
-        return "error", "RecursionError"
+    except (RecursionError, NestsTooDeep) as e:
+        return "error", type(e).__name__
 
 
 def loaded(text: str) -> tuple[str, Any]:

@@ -215,12 +215,13 @@ def compose(text: str) -> yaml.Node | None:
     """
     if LibyamlComposer is not None and not _LIBYAML_DIFFERS.search(text):
         try:
-            node = _single_node(LibyamlComposer(text))
+            # Nested 64 deep or more, the pure parser may run out of stack (E107 at the
+            # start of the file) where libyaml goes on: such a tree is read again.
+            node = _single_node(LibyamlComposer(text, max_depth=MAX_DEPTH))
         except Exception:  # any objection at all: the pure parser decides, below
             pass
         else:  # a scalar document (E103) is read again: where an empty one is differs
-            collection = isinstance(node, yaml.CollectionNode)
-            if collection and not _nests_deeper_than(node, MAX_DEPTH):
+            if isinstance(node, yaml.CollectionNode):
                 return node
     return _single_node(SpecLoader(text))  # its reader rejects unprintable characters
 
@@ -250,33 +251,6 @@ _LIBYAML_DIFFERS = re.compile(
     r"|:(?:[ \n]|#[^\n]*)*[,\]}]|[{\[,](?:[ \n]|#[^\n]*)*:",
     re.MULTILINE,
 )
-
-
-def _nests_deeper_than(root: yaml.Node, limit: int) -> bool:
-    """Whether a collection in the tree sits ``limit`` levels deep or more.
-
-    The pure parser composes recursively and runs out of stack on deep trees
-    (E107 at the start of the file), where libyaml goes on up to 1,000 levels: such
-    a tree is read again by the pure parser. Each node is measured where it is
-    first written (in document order), which is where the composer recursed into it.
-    """
-    seen: set[int] = set()
-    stack: list[tuple[yaml.Node, int]] = [(root, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if id(node) in seen:
-            continue
-        if depth >= limit:
-            return True
-        seen.add(id(node))
-        children = node.value if isinstance(node, yaml.SequenceNode) else _flat(node.value)
-        # Scalars nest nothing; collections go last first, so they pop in document order.
-        stack += [(c, depth + 1) for c in reversed(children) if type(c) is not yaml.ScalarNode]
-    return False
-
-
-def _flat(pairs: list[tuple[yaml.Node, yaml.Node]]) -> list[yaml.Node]:
-    return [node for pair in pairs for node in pair]
 
 
 def _position(text: str, offset: int, smap: SourceMap) -> Location:

@@ -35,6 +35,11 @@ SpecLoader.add_implicit_resolver(
 )
 _YAML11_STARTS = frozenset(SpecLoader.yaml_implicit_resolvers)
 
+
+class NestsTooDeep(Exception):
+    """A node sits deeper than a composer was asked to go."""
+
+
 try:  # PyYAML built with libyaml
     from yaml.cyaml import CParser
 except ImportError:  # pragma: no cover - PyYAML without libyaml: the pure parser only
@@ -47,14 +52,17 @@ if CParser is not None:
 
         yaml_implicit_resolvers = SpecLoader.yaml_implicit_resolvers
 
-        def __init__(self, text: str):
+        def __init__(self, text: str, max_depth: int):
             CParser.__init__(self, text)
             yaml.resolver.BaseResolver.__init__(self)
             self.scalar_tags: dict[tuple[str, tuple[bool, bool]], str] = {}
+            self.depth = 0
+            self.max_depth = max_depth
 
         # libyaml calls these back from C for every node. A scalar's tag depends only
         # on its text and quoting (SpecLoader has no path resolvers), so each distinct
-        # scalar is resolved once, and the path hooks, which would do nothing, are skipped.
+        # scalar is resolved once; the path hooks, around each node written out, count
+        # how deep it sits instead.
         def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
             if kind is not yaml.ScalarNode:
                 return super().resolve(kind, value, implicit)
@@ -64,10 +72,12 @@ if CParser is not None:
             return self.scalar_tags[key]
 
         def descend_resolver(self, current_node: Any, current_index: Any) -> None:
-            pass
+            self.depth += 1
+            if self.depth > self.max_depth:
+                raise NestsTooDeep(self.max_depth)
 
         def ascend_resolver(self) -> None:
-            pass
+            self.depth -= 1
 
 else:  # pragma: no cover
     LibyamlComposer = None
