@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from keraspec import loader
 from keraspec.diagnostics import SpecError
 from keraspec.loader import load_file, load_text
 
@@ -77,6 +78,15 @@ def test_alias_bomb_is_refused_quickly() -> None:
     found = codes("\n".join(lines) + "\n")
     assert time.perf_counter() - started < 1.0  # a billion values, measured not built
     assert [c for c, *_ in found] == ["E106"]
+
+
+def test_the_value_limit_counts_what_aliases_add_not_what_is_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(loader, "MAX_VALUES", 10)
+    written = "".join(f"n{i}: {{type: Dense, units: 8}}\n" for i in range(10))
+    assert len(load_text(written).data) == 10  # 70 values, all written out
+    assert codes("a: &a [1, 2, 3, 4]\nb: [*a, *a, *a]\n") == [("E106", 1, 1)]  # 15 added
 
 
 @pytest.mark.parametrize(
@@ -164,3 +174,8 @@ def test_version_dependent_scalars_are_e108(text: str, reading: str) -> None:
 
 def test_tabs_inside_flow_collections_are_rejected_everywhere() -> None:
     assert [c for c, *_ in codes("a: {b: 1,\tc: 2}\n")] == ["E100"]
+
+
+@pytest.mark.parametrize("value", ["!!int ''", "!!bool maybe", "!!float ''", "!!int 0x"])
+def test_a_value_its_explicit_tag_cannot_read_is_an_error(value: str) -> None:
+    assert codes(f"a: {value}\n") == [("E100", 1, 4)]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 
+import networkx as nx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import keraspec
+from keraspec.graph import tensor_references
+from keraspec.lower import topological_order
 
 
 @st.composite
@@ -57,6 +60,20 @@ def test_random_dags_validate_and_lower_in_dependency_order(case) -> None:
         assert {r.node for r in refs} <= seen
         seen.add(call.id)
     assert keraspec.lower(keraspec.loads(text)) == program
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(dag_specs())
+def test_topological_order_is_networkx_lexicographical_order(case) -> None:
+    """lower's own Kahn's algorithm orders as networkx does, ties by declaration."""
+    spec = keraspec.loads(case[0])
+    names = [*spec.inputs, *spec.nodes]
+    dag = nx.DiGraph()
+    dag.add_nodes_from(names)
+    for name, node in spec.nodes.items():
+        dag.add_edges_from((ref.node, name) for ref, _ in tensor_references(node.inputs, ()))
+    expected = list(nx.lexicographical_topological_sort(dag, key=names.index))
+    assert topological_order(spec) == expected
 
 
 @settings(max_examples=60, deadline=None)

@@ -51,7 +51,10 @@ class Scope(Reporter):
     spec: Spec
     graph: Graph
     prefix: DataPath
-    dag: nx.DiGraph = field(default_factory=nx.DiGraph)
+    # The model's DAG as each name's inputs (an ordered set of names): plain dicts are
+    # much faster to build and walk than a networkx DiGraph, which is made only to name
+    # the nodes of a cycle.
+    inputs_of: dict[str, dict[str, None]] = field(default_factory=dict)
     # Definitions dropped for schema errors (already reported; see parse.parse_partial):
     # references to them are not reported again, and reachability is not judged.
     unresolved: Unresolved = frozenset()
@@ -116,7 +119,7 @@ def _once(report: Reporter, seen: dict[str, DataPath], path: DataPath) -> None:
 
 
 def _check_scope(scope: Scope) -> None:
-    scope.dag.add_nodes_from(scope.names)
+    scope.inputs_of = {name: {} for name in scope.names}
     for name, node in scope.graph.nodes.items():
         _check_node(scope, name, node)
     _check_outputs(scope)
@@ -140,7 +143,7 @@ def _check_node(scope: Scope, name: str, node: Node) -> None:
         scope.error((*path, "inputs"), "E305", f"{who} has no tensor inputs")
     for ref, ref_path in refs:
         if _check_reference(scope, who, ref, ref_path):
-            scope.dag.add_edge(ref.node, name)
+            scope.inputs_of[name][ref.node] = None
 
 
 def _defined(entries: dict[str, Any], section: str, name: str, scope: Scope) -> bool:
@@ -151,7 +154,7 @@ def _check_reference(scope: Scope, who: str, ref: TensorRef, path: DataPath) -> 
     """Report an unknown name or an out-of-range output index; True when ``ref`` resolves."""
     if scope.is_unresolved(ref.node):
         return False
-    if ref.node not in scope.dag:
+    if ref.node not in scope.inputs_of:
         hint = did_you_mean(ref.node, scope.names)
         if hint is None and scope.prefix and ref.node in scope.spec.nodes | scope.spec.inputs:
             hint = "a sub-model sees only its own inputs and nodes; add an input to it instead"
@@ -193,14 +196,17 @@ def _check_outputs(scope: Scope) -> None:
 
 def _check_cycles(scope: Scope) -> bool:
     """Report each cycle once, naming its nodes in order; True when there was one."""
+    if _acyclic(scope.inputs_of):  # nearly always: a cycle is looked for only when not
+        return False
+    dag = _digraph(scope)
     order = {name: i for i, name in enumerate(scope.names)}
     found = False
-    for component in nx.strongly_connected_components(scope.dag):
+    for component in nx.strongly_connected_components(dag):
         first = min(component, key=order.get)
-        if len(component) == 1 and not scope.dag.has_edge(first, first):
+        if len(component) == 1 and not dag.has_edge(first, first):
             continue
         found = True
-        cycle = [first] + [t for _, t in nx.find_cycle(scope.dag.subgraph(component), first)]
+        cycle = [first] + [t for _, t in nx.find_cycle(dag.subgraph(component), first)]
         chain = " → ".join(f"`{n}`" for n in cycle)
         path = (*scope.prefix, "nodes", first, "inputs")
         hint = "a node cannot depend on its own output"
@@ -208,9 +214,41 @@ def _check_cycles(scope: Scope) -> bool:
     return found
 
 
+def _acyclic(inputs_of: dict[str, dict[str, None]]) -> bool:
+    """Whether the DAG has no cycle: at once when every input is declared before its
+    user (the usual order), else by Kahn's algorithm."""
+    position = {name: i for i, name in enumerate(inputs_of)}
+    if all(position[s] < position[n] for n, sources in inputs_of.items() for s in sources):
+        return True
+    users: dict[str, list[str]] = {name: [] for name in inputs_of}
+    for name, sources in inputs_of.items():
+        for source in sources:
+            users[source].append(name)
+    waiting = {name: len(sources) for name, sources in inputs_of.items()}
+    ready = [name for name, count in waiting.items() if not count]
+    done = 0
+    while ready:
+        done += 1
+        for user in users[ready.pop()]:
+            waiting[user] -= 1
+            if not waiting[user]:
+                ready.append(user)
+    return done == len(waiting)
+
+
+def _digraph(scope: Scope) -> nx.DiGraph:
+    """The DAG for networkx, nodes and edges added in declaration and reference order
+    (which cycle find_cycle names depends on it)."""
+    dag = nx.DiGraph()
+    dag.add_nodes_from(scope.names)
+    for name in scope.graph.nodes:
+        dag.add_edges_from((source, name) for source in scope.inputs_of[name])
+    return dag
+
+
 def _check_reachability(scope: Scope) -> None:
-    ends = {parse_reference(r).node for _, r in scope.graph.output_items()} & set(scope.dag)
-    used = set(ends).union(*(nx.ancestors(scope.dag, end) for end in ends))
+    ends = {parse_reference(r).node for _, r in scope.graph.output_items()}
+    used = _upstream(scope.inputs_of, [end for end in ends if end in scope.inputs_of])
     for section, code, says in (
         ("inputs", "W320", "is not used by any output"),
         ("nodes", "W321", "does not reach any output"),
@@ -220,6 +258,18 @@ def _check_reachability(scope: Scope) -> None:
                 what = "input" if section == "inputs" else "node"
                 message = f"{what} `{name}`{scope.where()} {says}"
                 scope.key_error((*scope.prefix, section, name), code, message)
+
+
+def _upstream(inputs_of: dict[str, dict[str, None]], ends: list[str]) -> set[str]:
+    """``ends`` and every name they depend on."""
+    found = set(ends)
+    stack = list(ends)
+    while stack:
+        for source in inputs_of[stack.pop()]:
+            if source not in found:
+                found.add(source)
+                stack.append(source)
+    return found
 
 
 def _check_model_calls(spec: Spec, report: Reporter) -> None:

@@ -108,9 +108,16 @@ class Program:
     compile: CompileIR | None
 
 
+EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
 def freeze(value: Any) -> Any:
     """Deep-immutable copy: dicts become read-only mappings, lists become tuples."""
-    if isinstance(value, Mapping):
+    if isinstance(value, (str, int, float)) or value is None:  # most values: quick
+        return value
+    if not value and isinstance(value, dict):  # most nodes' `call`: one shared empty mapping
+        return EMPTY
+    if isinstance(value, (dict, Mapping)):  # a dict is told apart without the ABC check
         return MappingProxyType({k: freeze(v) for k, v in value.items()})
     if isinstance(value, (list, tuple)):
         return tuple(freeze(v) for v in value)

@@ -7,6 +7,10 @@ with both lines named, and no tag beyond plain YAML is ever honoured.
 
 from __future__ import annotations
 
+import gc
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +18,7 @@ from typing import Any
 import yaml
 
 from .diagnostics import Diagnostic, Location, SpecError
-from .scalars import SpecLoader, ambiguity, tuple_syntax
+from .scalars import LibyamlComposer, SpecLoader, ambiguity, tuple_syntax
 
 Path_ = tuple[str | int, ...]
 
@@ -24,11 +28,18 @@ ALLOWED_TAGS = frozenset(
     f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map")
 )
 MERGE_TAG = "tag:yaml.org,2002:merge"
-# Upper bound on values in one file once aliases are expanded: aliases can multiply
-# a small file ("billion laughs"), so the size is measured before anything is built.
+# Upper bound on the values aliases add to a file once expanded: aliases can multiply
+# a small file ("billion laughs"), so that is measured before anything is built. What
+# is written out is bounded by the file's size (a 100,000-node spec has a million).
 MAX_VALUES = 1_000_000
 # Specs nest a handful of levels; deeper documents are hostile or broken.
 MAX_DEPTH = 64
+
+
+# A position as stored: a Location, or a parser's mark (anything with a 0-based line
+# and column), which becomes a Location when asked for. Marks cost nothing to keep,
+# the parser made them, and most are never asked for.
+Position = Location | yaml.Mark
 
 
 @dataclass
@@ -37,8 +48,8 @@ class SourceMap:
 
     file: str
     text: str
-    keys: dict[Path_, Location] = field(default_factory=dict)
-    values: dict[Path_, Location] = field(default_factory=dict)
+    keys: dict[Path_, Position] = field(default_factory=dict)
+    values: dict[Path_, Position] = field(default_factory=dict)
     lines: list[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -51,14 +62,17 @@ class SourceMap:
     def key(self, path: Path_) -> Location:
         """The position of the mapping key that holds ``path`` (falls back to the value)."""
         if path in self.keys:
-            return self.keys[path]
+            return self.location(self.keys[path])
         return self._nearest(self.values, path)
 
-    def _nearest(self, table: dict[Path_, Location], path: Path_) -> Location:
+    def _nearest(self, table: dict[Path_, Position], path: Path_) -> Location:
         for end in range(len(path), -1, -1):
             if path[:end] in table:
-                return table[path[:end]]
+                return self.location(table[path[:end]])
         return self.at(1, 1)
+
+    def location(self, position: Position) -> Location:
+        return position if isinstance(position, Location) else self.mark(position)
 
     def at(self, line: int, column: int) -> Location:
         source = self.lines[line - 1] if 0 < line <= len(self.lines) else None
@@ -81,6 +95,23 @@ class Document:
     # Places whose value stands for an error reported elsewhere (a `${...}` that uses
     # a failed parameter): later stages say nothing about them.
     silenced: frozenset[tuple[str, int, int]] = frozenset()
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector (nested uses keep it paused).
+
+    Loading and checking a spec allocate many small objects and free none until the
+    end; the collector's passes over them would grow with the spec's size squared,
+    and they find nothing: the trees a spec becomes hold no cycles worth collecting.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def load_file(path: str | Path) -> Document:
@@ -113,6 +144,11 @@ def _stays_in_folder(path: Path) -> bool:
 
 
 def load_text(text: str, source: str = "<string>") -> Document:
+    with paused_gc():
+        return _load_text(text, source)
+
+
+def _load_text(text: str, source: str) -> Document:
     smap = SourceMap(source, text)
     try:
         node = compose(text)
@@ -133,9 +169,10 @@ def load_text(text: str, source: str = "<string>") -> Document:
     if not isinstance(node, yaml.MappingNode):
         where = smap.mark(node.start_mark)
         raise SpecError([Diagnostic.at(where, "E103", "a spec must be a mapping at the top level")])
-    size = expanded_size(node, {})
-    if size > MAX_VALUES:
-        message = f"the document expands to {size:,} values, more than the {MAX_VALUES:,} allowed"
+    if "*" in text and (added := added_by_aliases(node)) > MAX_VALUES:
+        message = (
+            f"aliases expand the document by {added:,} values, more than the {MAX_VALUES:,} allowed"
+        )
         hint = "aliases (*name) repeat their anchor's content; use fewer of them"
         raise SpecError([Diagnostic.at(smap.at(1, 1), "E106", message, hint)])
     builder = _Builder(smap)
@@ -169,16 +206,51 @@ def load_value(text: str, source: str) -> Any:
 
 
 def compose(text: str) -> yaml.Node | None:
-    """The document's node tree, from PyYAML's pure-Python parser.
+    """The document's node tree, exactly as PyYAML's pure-Python parser makes it.
 
-    Not libyaml: it accepts some inputs the pure parser rejects (tabs inside flow
-    collections), and a spec must get the same verdict on every machine.
+    The pure parser is the reference, so a spec gets the same verdict on every
+    machine. libyaml, when PyYAML has it, is used only where it is known to make
+    the same tree (see ``_LIBYAML_DIFFERS``); whatever it objects to, the pure
+    parser reads again, so that errors are reported in the pure parser's words.
     """
-    loader = SpecLoader(text)  # its reader already rejects unprintable characters
+    if LibyamlComposer is not None and not _LIBYAML_DIFFERS.search(text):
+        try:
+            # Nested 64 deep or more, the pure parser may run out of stack (E107 at the
+            # start of the file) where libyaml goes on: such a tree is read again.
+            node = _single_node(LibyamlComposer(text, max_depth=MAX_DEPTH))
+        except Exception:  # any objection at all: the pure parser decides, below
+            pass
+        else:  # a scalar document (E103) is read again: where an empty one is differs
+            if isinstance(node, yaml.CollectionNode):
+                return node
+    return _single_node(SpecLoader(text))  # its reader rejects unprintable characters
+
+
+def _single_node(loader: Any) -> yaml.Node | None:
     try:
         return loader.get_single_node()
     finally:
         loader.dispose()
+
+
+# Where libyaml (0.2.x) and PyYAML's pure parser read a text differently, libyaml is
+# not used. Found by reading both scanners and by tests/test_libyaml.py, which
+# compares them on random YAML:
+# - tabs: libyaml accepts them in flow collections and after values;
+# - `?`: in `[a?b]` libyaml reads a plain scalar, PyYAML an error (yaml/pyyaml#128);
+# - `!` (tags): in `[!!str, a]` libyaml ends the tag at the comma, PyYAML does not;
+# - `|#` or `>-#`: libyaml takes a comment right after a block scalar's indicators;
+# - an empty value or key in a flow collection (`{a: }`, `{: b}`): PyYAML places
+#   the empty value where the `:` ends, libyaml where the next token starts;
+# - `%` directives, line breaks other than `\n` (`\r`, NEL, U+2028/9), a BOM,
+#   surrogates and control characters.
+# Other characters, ASCII or not, read alike.
+_LIBYAML_DIFFERS = re.compile(
+    "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+    r"|[?!]|[|>][-+0-9]*#|^%"
+    r"|:(?:[ \n]|#[^\n]*)*[,\]}]|[{\[,](?:[ \n]|#[^\n]*)*:",
+    re.MULTILINE,
+)
 
 
 def _position(text: str, offset: int, smap: SourceMap) -> Location:
@@ -200,6 +272,12 @@ def _yaml_error(e: yaml.MarkedYAMLError, smap: SourceMap) -> Diagnostic:
     if "flow" in (e.context or "") and "'{'" in problem and "${" in line:
         hint = 'inside `[...]` or `{...}`, quote `${...}` values: "${w * 2}"'
     return Diagnostic.at(where, "E100", f"invalid YAML: {problem}{context}", hint)
+
+
+def added_by_aliases(root: yaml.Node) -> int:
+    """How many values the tree gains when its aliases are expanded."""
+    written: dict[int, int] = {}
+    return expanded_size(root, written) - len(written)
 
 
 def expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
@@ -232,9 +310,10 @@ class _Builder:
         self.constructor = SpecLoader("")
         self.recoverable: list[Diagnostic] = []
         self.active: set[int] = set()
+        self.readings: dict[tuple[str, str, bool], Any] = {}
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
-        self.smap.values.setdefault(path, self.smap.mark(node.start_mark))
+        self.smap.values.setdefault(path, node.start_mark)
         if len(path) > MAX_DEPTH:
             self._error(node, "E107", f"the document nests deeper than {MAX_DEPTH} levels")
             raise _TooDeep
@@ -242,11 +321,11 @@ class _Builder:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
             self._error(node, "E102", f"unsupported YAML tag `{tag}`", _TAG_HINT)
             return None
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node)
         if id(node) in self.active:
             self._error(node, "E104", "an alias refers to a mapping or list that contains it")
             return None
-        if isinstance(node, yaml.ScalarNode):
-            return self._scalar(node)
         self.active.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
@@ -256,28 +335,27 @@ class _Builder:
             self.active.discard(id(node))
 
     def _scalar(self, node: yaml.ScalarNode) -> Any:
+        # Specs repeat their words (`Dense`, `relu`, `8`) and a scalar's value depends
+        # only on its tag, text and quoting: each one without a problem is read once.
+        key = (node.tag, node.value, bool(node.style))
+        if key in self.readings:
+            return self.readings[key]
         try:
-            return self._plain_or_quoted(node)
-        except ValueError:  # an integer of thousands of digits: Python refuses to convert it
+            if not node.style and (problem := _plain_problem(node.value)):
+                code, message, hint, fatal = problem
+                (self._error if fatal else self._recoverable)(node, code, message, hint)
+                return node.value
+            # construct_document, not construct_object: it forgets the node afterwards, so
+            # the constructor (a cycle, freed only by the collector) keeps no tree alive.
+            value = self.constructor.construct_document(node)
+        # An integer of thousands of digits (Python refuses to convert it), or a value
+        # its explicit tag cannot read: `!!int ''`, `!!bool maybe`, `!!seq x`.
+        except (ValueError, LookupError, yaml.constructor.ConstructorError):
             shown = node.value[:20] + "…" if len(node.value) > 20 else node.value
             self._error(node, "E100", f"invalid YAML: cannot read `{shown}` as a value")
             return None
-
-    def _plain_or_quoted(self, node: yaml.ScalarNode) -> Any:
-        if node.style:  # quoted: a string, whatever it looks like
-            return self.constructor.construct_object(node)
-        if found := ambiguity(node.value):
-            self._recoverable(node, "E108", *found)
-            return node.value
-        if hint := tuple_syntax(node.value):
-            if node.value.rstrip().endswith(")"):
-                message = f"`{node.value}` is Python tuple syntax; YAML reads it as a string"
-                self._recoverable(node, "E226", message, hint)
-            else:  # split at commas inside `{}`/`[]`: what follows is garbage, so stop here
-                message = "Python tuple syntax inside `{...}` or `[...]`: YAML splits it at commas"
-                self._error(node, "E226", message, hint)
-            return node.value
-        return self.constructor.construct_object(node)
+        self.readings[key] = value
+        return value
 
     def _recoverable(self, node: yaml.Node, code: str, message: str, hint: str) -> None:
         found = Diagnostic.at(self.smap.mark(node.start_mark), code, message, hint)
@@ -288,11 +366,12 @@ class _Builder:
         own: dict[Any, Any] = {}
         merges: list[yaml.Node] = []
         first_seen: dict[Any, yaml.Node] = {}
+        key_path = (*path, "<key>")
         for key_node, value_node in node.value:
             if key_node.tag == MERGE_TAG:
                 merges.append(value_node)
                 continue
-            key = self.build(key_node, (*path, "<key>"))
+            key = self.build(key_node, key_path)
             if not _hashable(key):
                 self._error(key_node, "E105", "a mapping key must be a plain scalar")
                 continue
@@ -306,7 +385,7 @@ class _Builder:
                 )
                 continue
             first_seen[key] = key_node
-            self.smap.keys[(*path, key)] = self.smap.mark(key_node.start_mark)
+            self.smap.keys[(*path, key)] = key_node.start_mark
             own[key] = self.build(value_node, (*path, key))
         # Merged in after the own keys are built, so that positions of values a key
         # overrides point at the override, not at the anchor it came from.
@@ -330,6 +409,24 @@ class _Builder:
     def _error(self, node: yaml.Node, code: str, message: str, hint: str | None = None) -> None:
         where = self.smap.mark(node.start_mark)
         self.diagnostics.append(Diagnostic.at(where, code, message, hint))
+
+
+def _plain_problem(text: str) -> tuple[str, str, str, bool] | None:
+    """What is wrong with a plain scalar, as (code, message, hint, fatal), if anything."""
+    if found := ambiguity(text):
+        return "E108", *found, False
+    if "(" in text and (hint := tuple_syntax(text)):
+        if text.rstrip().endswith(")"):
+            return (
+                "E226",
+                f"`{text}` is Python tuple syntax; YAML reads it as a string",
+                hint,
+                False,
+            )
+        # split at commas inside `{}`/`[]`: what follows is garbage, so stop here
+        message = "Python tuple syntax inside `{...}` or `[...]`: YAML splits it at commas"
+        return "E226", message, hint, True
+    return None
 
 
 _TAG_HINT = "keraspec reads plain YAML only: strings, numbers, booleans, null, lists and mappings"

@@ -5,12 +5,13 @@ Runs only on specs that ``graph.check`` and ``catalog_check`` found no errors in
 
 from __future__ import annotations
 
+import heapq
 from typing import Any
 
 import networkx as nx
 
 from . import catalog
-from .graph import model_call_graph, parse_reference, tensor_references
+from .graph import model_call_graph, parse_reference
 from .ir import (
     Call,
     CompileIR,
@@ -22,7 +23,7 @@ from .ir import (
     freeze,
 )
 from .loader import SourceMap
-from .parse import DataPath, source_of
+from .parse import DataPath, leaves, source_of
 from .schema import Graph, Node, ObjectSpec, Spec
 
 # Spec node kinds → IR call kinds (in a spec, `layer:` names a shared layer).
@@ -46,15 +47,31 @@ def lower(spec: Spec) -> Program:
 
 
 def topological_order(graph: Graph) -> list[str]:
-    """Inputs and nodes in dependency order; declaration order breaks ties."""
-    dag = nx.DiGraph()
+    """Inputs and nodes in dependency order; declaration order breaks ties.
+
+    Kahn's algorithm with the ready names in a heap by declaration position (what
+    networkx's lexicographical_topological_sort does, without building a DiGraph).
+    """
     names = [*graph.inputs, *graph.nodes]
-    dag.add_nodes_from(names)
-    for name, node in graph.nodes.items():
-        for ref, _ in tensor_references(node.inputs, ()):
-            dag.add_edge(ref.node, name)
     position = {name: i for i, name in enumerate(names)}
-    return list(nx.lexicographical_topological_sort(dag, key=position.__getitem__))
+    users: dict[str, list[str]] = {name: [] for name in names}
+    waiting = dict.fromkeys(names, 0)  # how many of its inputs each name still waits for
+    for name, node in graph.nodes.items():
+        for _, leaf in leaves(node.inputs, ()):
+            if isinstance(leaf, str):  # a checked reference: `name` or `name[index]`
+                users[leaf.partition("[")[0]].append(name)
+                waiting[name] += 1
+    ready = [position[name] for name in names if not waiting[name]]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        name = names[heapq.heappop(ready)]
+        order.append(name)
+        for user in users[name]:
+            waiting[user] -= 1
+            if not waiting[user]:
+                heapq.heappush(ready, position[user])
+    return order
 
 
 def _lower_graph(

@@ -33,6 +33,54 @@ SpecLoader.add_implicit_resolver(
     re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
     list("-+0123456789"),
 )
+_YAML11_STARTS = frozenset(SpecLoader.yaml_implicit_resolvers)
+
+
+class NestsTooDeep(Exception):
+    """A node sits deeper than a composer was asked to go."""
+
+
+try:  # PyYAML built with libyaml
+    from yaml.cyaml import CParser
+except ImportError:  # pragma: no cover - PyYAML without libyaml: the pure parser only
+    CParser = None
+
+if CParser is not None:
+
+    class LibyamlComposer(CParser, yaml.resolver.BaseResolver):  # type: ignore[misc]
+        """libyaml's parser and composer, resolving plain scalars as SpecLoader does."""
+
+        yaml_implicit_resolvers = SpecLoader.yaml_implicit_resolvers
+
+        def __init__(self, text: str, max_depth: int):
+            CParser.__init__(self, text)
+            yaml.resolver.BaseResolver.__init__(self)
+            self.scalar_tags: dict[tuple[str, tuple[bool, bool]], str] = {}
+            self.depth = 0
+            self.max_depth = max_depth
+
+        # libyaml calls these back from C for every node. A scalar's tag depends only
+        # on its text and quoting (SpecLoader has no path resolvers), so each distinct
+        # scalar is resolved once; the path hooks, around each node written out, count
+        # how deep it sits instead.
+        def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
+            if kind is not yaml.ScalarNode:
+                return super().resolve(kind, value, implicit)
+            key = (value, implicit)
+            if key not in self.scalar_tags:
+                self.scalar_tags[key] = super().resolve(kind, value, implicit)
+            return self.scalar_tags[key]
+
+        def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+            self.depth += 1
+            if self.depth > self.max_depth:
+                raise NestsTooDeep(self.max_depth)
+
+        def ascend_resolver(self) -> None:
+            self.depth -= 1
+
+else:  # pragma: no cover
+    LibyamlComposer = None
 
 # The YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution).
 _NULL_12 = re.compile(r"^(?:~|null|Null|NULL|)$")
@@ -67,7 +115,7 @@ _READER = SpecLoader("")  # resolves and constructs single scalars; holds no doc
 def read_plain(text: str) -> Any:
     """What keraspec (PyYAML with the changes above) makes of a plain scalar."""
     node = yaml.ScalarNode(_READER.resolve(yaml.ScalarNode, text, (True, False)), text)
-    return _READER.construct_object(node)
+    return _READER.construct_document(node)  # which, unlike construct_object, forgets the node
 
 
 def version_dependent(text: str) -> tuple[Any, Any] | None:
@@ -86,9 +134,20 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
-@functools.lru_cache(maxsize=4096)  # specs repeat their words: Dense, relu, inputs ...
+# First characters of plain scalars that YAML 1.2 reads as something other than a
+# string (null, booleans, numbers); YAML 1.1's are the keys of the resolver table.
+_YAML12_STARTS = frozenset("~nNtTfF0123456789+-.")
+
+
 def ambiguity(text: str) -> tuple[str, str] | None:
     """The E108 message and hint for a plain scalar, if its meaning depends on the version."""
+    if text and text[0] not in _YAML12_STARTS and text[0] not in _YAML11_STARTS:
+        return None  # a string to both, decided by its first character: `d17`, `relu`
+    return _ambiguity(text)
+
+
+@functools.lru_cache(maxsize=4096)  # specs repeat their words: Dense, relu, inputs ...
+def _ambiguity(text: str) -> tuple[str, str] | None:
     readings = version_dependent(text)
     if readings is None:
         return None

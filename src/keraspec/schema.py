@@ -160,7 +160,12 @@ class Node(Strict):
 
     @property
     def kind(self) -> str:
-        return next(k for k in NODE_KINDS if getattr(self, k) is not None)
+        # Spelled out, not a loop: every stage asks every node, some stages many times.
+        if self.type is not None:
+            return "type"
+        if self.layer is not None:
+            return "layer"
+        return "model" if self.model is not None else "op"
 
     @property
     def target(self) -> str:

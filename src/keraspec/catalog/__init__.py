@@ -61,6 +61,7 @@ def op_args(op: str) -> dict[str, Any]:
     return catalog()["ops"][op]["args"]
 
 
+@cache  # asked for every argument of every node; there are a few hundred names
 def object_kind(arg_name: str) -> str | None:
     """Which catalog section a layer argument's ``{type: ...}`` value comes from."""
     if arg_name in LAYER_ARGS:

@@ -8,7 +8,6 @@ with the block uses it came through (``Src.via``).
 
 from __future__ import annotations
 
-import gc
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -17,7 +16,7 @@ from typing import Any
 
 from ..diagnostics import Diagnostic, Location, SpecError, did_you_mean
 from ..expr import POISONED, ExprError, bounded, evaluate, kind, size
-from ..loader import Document, SourceMap, load_file
+from ..loader import Document, SourceMap, load_file, paused_gc
 from . import includes
 from .resolve import Resolver
 from .scope import (
@@ -104,15 +103,8 @@ def expand(doc: Document, params: dict[str, Any] | None = None) -> Document:
     """The flat document for ``doc``; errors are in its ``diagnostics``."""
     if not params and not needs_expansion(doc.data):
         return doc
-    # Expansion allocates many small objects and frees none until it ends: the cyclic
-    # collector's passes over them would cost more than the expansion itself.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():  # its passes over expansion's many objects would cost more than it
         return Expander(doc, params or {}).run()
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class Expander:
