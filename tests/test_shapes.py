@@ -290,3 +290,15 @@ outputs: [a]
 )
 def test_rules_refuse_argument_values_keras_refuses_instead_of_failing(node, message) -> None:
     assert messages(ATTENTION % node, verbose=True) == [f"<string>:5:3: E600 node `a` {message}"]
+
+
+def test_a_shared_batch_normalization_keeps_the_rank_of_its_first_call() -> None:
+    text = (
+        "keraspec: 1\nname: m\ninputs:\n  x: {shape: [4]}\n  y: {shape: [3, 4]}\n"
+        "layers:\n  bn: {type: BatchNormalization}\n"
+        "nodes:\n  a: {layer: bn, inputs: x}\n  b: {layer: bn, inputs: y}\noutputs: [a, b]\n"
+    )
+    assert messages(text) == [
+        "<string>:10:3: E600 node `b` (shared BatchNormalization `bn`): shared layer `bn` was "
+        "built by node `a` for input (None, 4); this call gives it (None, 3, 4)"
+    ]

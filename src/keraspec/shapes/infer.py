@@ -20,6 +20,8 @@ from .registry import LAYER_RULES, OP_RULES, Inputs, Layer, NoRule, Result
 from .tensor import UNKNOWN, Shape, ShapeError, Tensor, compatible, params, show
 
 Owners = Mapping[Any, "int | None"]
+# Layer classes whose build fixes the input rank (InputSpec(ndim=len(input_shape))).
+FIXED_RANK = frozenset({"BatchNormalization", "GroupNormalization", "EinsumDense", "PReLU"})
 BUILD = "`keraspec validate --build` checks it with Keras"
 BUG = "a bug in keraspec: please report it; `keraspec validate --build` checks this node"
 DTYPE_ALIASES = {"int": "int64"}  # what keras.Input makes of them
@@ -182,14 +184,20 @@ class _Inferrer:
         return Result(ran.outputs[0] if len(ran.outputs) == 1 else ran.outputs)
 
     def check_shared(self, name: str, node: str, result: Result, inputs: Inputs) -> None:
-        """A shared layer's weights are made on its first call; later calls must fit them."""
+        """A shared layer's weights are made on its first call; later calls must fit them,
+        and, for the classes whose build fixes it, have the same rank."""
         first = self.built.setdefault(name, (result.weights, node, inputs.first()))
-        if first[0] != result.weights:
+        if first[0] != result.weights or self.rank_changed(name, first[2], inputs.first()):
             by = f" by node `{first[1]}`" if first[1] else ""
             raise ShapeError(
                 f"shared layer `{name}` was built{by} for input {describe(first[2])}; "
                 f"this call gives it {describe(inputs.first())}"
             )
+
+    def rank_changed(self, name: str, before: Any, now: Any) -> bool:
+        if self.shared[name].type not in FIXED_RANK or not isinstance(now, Tensor):
+            return False
+        return isinstance(before, Tensor) and before.rank != now.rank
 
     def call_model(self, call: Call, inputs: Inputs, graph: GraphShapes) -> NodeShapes:
         sub = self.models[call.target]
