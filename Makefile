@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test lint catalog bench sizes clean
+.PHONY: demo test lint catalog bench sizes reference docs clean
 
 $(BIN)/keraspec: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,14 @@ bench: $(BIN)/keraspec
 # Line counts of specs/applications/ against the Keras source; writes docs/architectures.md.
 sizes: $(BIN)/keraspec
 	$(BIN)/python tools/architecture_sizes.py
+
+# The generated pages in docs/reference/ (spec keys, layers and ops, CLI).
+reference: $(BIN)/keraspec
+	$(BIN)/python tools/reference.py
+
+# The documentation site, checked strictly, in build/site.
+docs: $(BIN)/keraspec
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -d build/site
 
 clean:
 	rm -rf $(VENV) build .pytest_cache
