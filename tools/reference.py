@@ -34,6 +34,9 @@ MODELS: tuple[type[BaseModel], ...] = (
     schema.CompileSpec,
 )
 
+# For the models whose docstring does not say what they are.
+SUMMARIES = {"CompileSpec": "How the model is compiled: the arguments of `Model.compile`."}
+
 # What each key means; the schema says its type and default. A key missing here
 # fails the generation (tests/test_reference.py), so a new key gets a sentence.
 MEANINGS = {
@@ -90,21 +93,28 @@ def type_text(annotation: Any) -> str:
         return ALIASES[id(annotation)]
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is typing.Annotated:
-        return type_text(args[0])
+        tags = [getattr(m, "tag", None) for m in annotation.__metadata__]
+        return "name" if args[0] is str and "name" in tags else type_text(args[0])
     if origin in (typing.Union, types.UnionType):
         parts = [type_text(a) for a in args if a is not type(None)]
         return " | ".join(dict.fromkeys(parts)) + (" | null" if type(None) in args else "")
     if origin is typing.Literal:
         return " | ".join(f"`{a}`" for a in args)
     if origin is dict:
-        return f"mapping of {type_text(args[0])} to {type_text(args[1])}"
+        return f"mapping of {type_text(args[0])} to {grouped(args[1])}"
     if origin in (list, tuple):
-        return f"list of {type_text(args[0])}"
+        return f"list of {grouped(args[0])}"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return f"[{annotation.__name__}](#{annotation.__name__.lower()})"
     if annotation is typing.Any:
         return "any"
     return getattr(annotation, "__name__", str(annotation))
+
+
+def grouped(annotation: Any) -> str:
+    """An item type, in parentheses when it is a choice: ``list of (name | ObjectSpec)``."""
+    text = type_text(annotation)
+    return f"({text})" if " | " in text else text
 
 
 def field_lines(model: type[BaseModel]) -> list[str]:
@@ -130,7 +140,7 @@ def spec_page() -> str:
         "[The spec format](../spec-format.md) explains them with examples.\n",
     ]
     for model in MODELS:
-        doc = " ".join((model.__doc__ or "").split())
+        doc = SUMMARIES.get(model.__name__) or " ".join((model.__doc__ or "").split())
         parts.append(f"\n## {model.__name__}\n\n{doc}\n\n" + "\n".join(field_lines(model)) + "\n")
     return "".join(parts)
 
