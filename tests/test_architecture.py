@@ -59,6 +59,7 @@ LEVELS = {
     "emit": 6,
     "api": 7,
     "summary": 8,
+    "draw": 8,
     "cli": 9,
     "__main__": 10,
 }

@@ -353,6 +353,80 @@ def summary(spec: Path, params: dict[str, Any]) -> None:
     out.print(f"Total params: {unknown if total is None else f'{total:,}'}", markup=False)
 
 
+@cli.command()
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the drawing here: .svg, .png, .dot (.gv) or .mmd. Default: print it.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("svg", "png", "dot", "mermaid")),
+    help="The format, when -o's suffix does not say it (default: svg).",
+)
+@click.option("--expand", is_flag=True, help="Also draw each sub-model's graph, as a group.")
+@set_option
+def draw(
+    spec: Path, output: Path | None, fmt: str | None, expand: bool, params: dict[str, Any]
+) -> None:
+    """Draw SPEC's graph, top to bottom, as SVG, PNG, DOT or Mermaid (no TensorFlow).
+
+    Each box shows the node, its layer (or op, or sub-model), key arguments and the
+    output shape; shared layers share a colour. See docs/drawing.md.
+    """
+    from . import draw as drawing
+
+    fmt = drawing_format(output, fmt, drawing.SUFFIXES)
+    if output is None and fmt == "png":
+        raise click.BadParameter("a PNG is binary: write it to a file with -o", param_hint="-o")
+    inference = api.infer(load_or_exit(spec, params))
+    data = drawing.render(drawing.layout(inference.program, inference, expand), fmt)
+    if output is None:
+        click.echo(data.decode("utf-8"), nl=False)
+        return
+    write_atomically(data, output)
+    err.print(f"wrote {output}", markup=False)
+
+
+def drawing_format(output: Path | None, fmt: str | None, suffixes: dict[str, str]) -> str:
+    """``--format`` if given, else what ``-o``'s suffix says (svg without either)."""
+    if fmt is not None:
+        return fmt
+    if output is None:
+        return "svg"
+    if output.suffix.lower() not in suffixes:
+        known = ", ".join(suffixes)
+        raise click.BadParameter(
+            f"cannot tell the format of `{output}`: use one of {known}, or --format",
+            param_hint="-o",
+        )
+    return suffixes[output.suffix.lower()]
+
+
+def write_atomically(data: bytes, output: Path) -> None:
+    """Write to a temporary file beside ``output``, then rename: no half-written files."""
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{output.stem}-", dir=output.parent)
+    except OSError as e:
+        raise click.FileError(str(output), hint=e.strerror or str(e)) from None
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a drawing is an ordinary file
+        os.replace(tmp, output)
+    except OSError as e:
+        raise click.FileError(str(output), hint=e.strerror or str(e)) from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         # Without standalone mode click returns ctx.exit codes instead of exiting.
