@@ -118,9 +118,9 @@ def place(
     parents |= {c.id: list(tensor_refs(c.args, c.kwargs)) for c in graph.calls}
     sizes: dict[str, tuple[tuple[str, ...], str, str]] = {}
     for decl in graph.inputs:
-        sizes[decl.id] = (clip((decl.id, "Input", shape_of(shapes, decl.id))), "input", "#ffffff")
+        sizes[decl.id] = (clip((decl.id, "Input", *shape_of(shapes, decl.id))), "input", "#ffffff")
     for call in graph.calls:
-        lines = (call.id, what(call, kinds), arguments(call), shape_of(shapes, call.id))
+        lines = (call.id, what(call, kinds), arguments(call), *shape_of(shapes, call.id))
         fill = (
             colours.get(call.target, "#ffffff") if call.kind == "shared_layer" else FILLS[call.kind]
         )
@@ -255,19 +255,21 @@ def short(value: Any) -> str:
     return str(value)
 
 
-def shape_of(shapes: Any, node: str) -> str:
-    """The inferred output shape(s), or nothing when inference does not know them."""
+def shape_of(shapes: Any, node: str) -> tuple[str, ...]:
+    """The inferred output shapes, a line each, or none when inference does not know them."""
     if shapes is None:
-        return ""
+        return ()
     if node in shapes.inputs:
         tensors: tuple[Tensor, ...] = (shapes.inputs[node],)
     elif node in shapes.nodes:
         tensors = shapes.nodes[node].tensors
     else:
-        return ""
+        return ()
     if not all(isinstance(t, Tensor) and t.known for t in tensors):
-        return ""
-    return " ".join(show(t.shape) for t in tensors)
+        return ()
+    if len(tensors) == 1:
+        return (show(tensors[0].shape),)
+    return tuple(f"[{i}] {show(t.shape)}" for i, t in enumerate(tensors))  # as `lstm[1]` reads
 
 
 def clip(lines: tuple[str, ...]) -> tuple[str, ...]:

@@ -1,7 +1,8 @@
 """A drawing as a Mermaid flowchart that GitHub renders.
 
 Mermaid ids are letters, digits and underscores (prefixed, so no id is a keyword
-such as `end`); labels are quoted, with `#quot;` for quotes and `<br/>` between lines.
+such as `end`); labels are quoted, with entity codes (`#quot;`, `#91;` ...) for the characters
+Mermaid could read as syntax, and `<br/>` between lines.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import re
 
 from .layout import Box, Drawing
 
-ESCAPES = {'"': "#quot;", "<": "#lt;", ">": "#gt;", "#": "#35;"}
+ESCAPES = {'"': "#quot;", "<": "#lt;", ">": "#gt;", "#": "#35;", "[": "#91;", "]": "#93;"}
 
 
 def label(lines: tuple[str, ...]) -> str:
