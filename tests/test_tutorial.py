@@ -17,9 +17,11 @@ from pathlib import Path
 
 import keras
 import pytest
+from rich.console import Console
 
 import keraspec
 from keras_compare import assert_same_compile, assert_same_model
+from keraspec import cli
 from keraspec.cli import main
 
 ROOT = Path(__file__).parent.parent
@@ -84,6 +86,9 @@ def test_pasted_output_is_what_the_command_prints(
     command: str, output: str, capsys, monkeypatch
 ) -> None:
     monkeypatch.chdir(ROOT)
+    for name, stderr in (("out", False), ("err", True)):  # 80 columns, whatever COLUMNS says
+        console = Console(stderr=stderr, highlight=False, soft_wrap=True, emoji=False, width=80)
+        monkeypatch.setattr(cli, name, console)
     main(shlex.split(command)[1:])
     captured = capsys.readouterr()
     assert captured.out + captured.err == output
