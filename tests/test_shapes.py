@@ -302,3 +302,14 @@ def test_a_shared_batch_normalization_keeps_the_rank_of_its_first_call() -> None
         "<string>:10:3: E600 node `b` (shared BatchNormalization `bn`): shared layer `bn` was "
         "built by node `a` for input (None, 4); this call gives it (None, 3, 4)"
     ]
+
+
+def test_weights_of_nodes_no_output_depends_on_are_not_counted() -> None:
+    text = (
+        "keraspec: 1\nname: m\ninputs:\n  x: {shape: [8]}\n"
+        "nodes:\n  used: {type: Dense, units: 2, inputs: x}\n"
+        "  unused: {type: Dense, units: 5, inputs: x}\noutputs: [used]\n"
+    )
+    inference = api.infer(keraspec.loads(text))
+    assert inference.main.nodes["unused"].params == 45  # its own row still says what it has
+    assert inference.main.params == 18  # as Keras's count_params(): the model leaves it out

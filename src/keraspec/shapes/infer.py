@@ -37,6 +37,7 @@ class NodeShapes:
     output: Any  # a Tensor, or a tuple of them
     params: int | None  # None: unknown; 0 for a shared layer's later calls
     shared_again: bool = False  # a shared layer (or model) already counted
+    owners: Owners = field(default_factory=dict, repr=False)  # whose weights it uses
 
     @property
     def tensors(self) -> tuple[Tensor, ...]:
@@ -102,6 +103,14 @@ class _Inferrer:
             self.output(env, ref, where)
             for (_, ref), where in zip(graph.outputs, graph.output_locations, strict=True)
         )
+        # Keras leaves out of a model what no output depends on, weights included.
+        used = contributing(graph)
+        result.owners = {
+            key: count
+            for node in result.nodes.values()
+            if node.id in used
+            for key, count in node.owners.items()
+        }
         return result
 
     def output(self, env: Mapping[str, Any], ref: TensorRef, where: Location) -> Tensor:
@@ -114,7 +123,8 @@ class _Inferrer:
     def node(self, call: Call, env: Mapping[str, Any], graph: GraphShapes) -> NodeShapes:
         node = self.shape_node(call, env, graph)
         if node.params is None and call.kind != "op":  # weights of unknown size
-            graph.owners[("unknown", graph.name, call.id)] = None
+            node.owners = {("unknown", graph.name, call.id): None}
+            graph.owners.update(node.owners)
         return node
 
     def shape_node(self, call: Call, env: Mapping[str, Any], graph: GraphShapes) -> NodeShapes:
@@ -253,7 +263,32 @@ def owned(node: str, graph: GraphShapes, outputs: Any, owners: Owners) -> NodeSh
     new = [count for key, count in owners.items() if key not in graph.owners]
     again = total is not None and total > 0 and not any(new)
     graph.owners.update(owners)
-    return NodeShapes(node, outputs, 0 if again else total, again)
+    return NodeShapes(node, outputs, 0 if again else total, again, owners)
+
+
+def contributing(graph: GraphIR) -> set[str]:
+    """The nodes some output of ``graph`` depends on."""
+    calls = {call.id: call for call in graph.calls}
+    pending = [ref.node for _, ref in graph.outputs]
+    seen: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name in seen or name not in calls:
+            continue
+        seen.add(name)
+        call = calls[name]
+        pending += [ref.node for ref in references(call.args) + references(call.kwargs)]
+    return seen
+
+
+def references(value: Any) -> list[TensorRef]:
+    if isinstance(value, TensorRef):
+        return [value]
+    if isinstance(value, Mapping):
+        value = tuple(value.values())
+    if isinstance(value, tuple):
+        return [ref for item in value for ref in references(item)]
+    return []
 
 
 def _label(call: Call, shared: Mapping[str, SharedLayer]) -> str:
