@@ -37,7 +37,7 @@ class NodeShapes:
     output: Any  # a Tensor, or a tuple of them
     params: int | None  # None: unknown; 0 for a shared layer's later calls
     shared_again: bool = False  # a shared layer (or model) already counted
-    owners: Owners = field(default_factory=dict, repr=False)  # whose weights it uses
+    owners: Owners = field(default_factory=dict, repr=False, compare=False)  # whose weights
 
     @property
     def tensors(self) -> tuple[Tensor, ...]:
