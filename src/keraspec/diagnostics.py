@@ -42,6 +42,11 @@ class Note:
     file: str = ""  # empty: the note concerns the diagnostic's own place
     line: int = 0
     column: int = 0
+    # For a block use, what drawings group by (the message is for people): the block's
+    # name, the use's expanded node id (`conv2`, `conv2_block1`) and its `repeat`, if any.
+    block: str | None = field(default=None, compare=False, repr=False)
+    use: str | None = field(default=None, compare=False, repr=False)
+    repeat: int | None = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         if not self.file:

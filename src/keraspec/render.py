@@ -32,7 +32,9 @@ def as_dict(d: Diagnostic) -> dict:
     data = asdict(d)
     data["severity"] = d.severity.value
     data.pop("source_line")
-    data["notes"] = [asdict(n) for n in d.notes]
+    data["notes"] = [
+        {"message": n.message, "file": n.file, "line": n.line, "column": n.column} for n in d.notes
+    ]
     return data
 
 

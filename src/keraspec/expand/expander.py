@@ -523,7 +523,8 @@ class Expander:
             scope.refs[name] = self.failed(name, scope)
             return
         block_name, definition, home = found
-        via = src.used(f"in block `{definition.name}` used by node `{name}`")
+        message = f"in block `{definition.name}` used by node `{name}`"
+        via = src.used(message, block=definition.name, use=scope.prefix + name, repeat=repeat)
         definition = definition.seen_from(via)
         current: list[Ref] | None = callers
         for k in range(1 if repeat is None else repeat):

@@ -40,10 +40,13 @@ class Src:
         # Built directly: dataclasses.replace costs more than the rest of expansion.
         return Location(where.file, where.line, where.column, where.source_line, self.via)
 
-    def used(self, message: str) -> tuple[Note, ...]:
-        """The use-site chain of content expanded from here, innermost first."""
+    def used(self, message: str, **block: Any) -> tuple[Note, ...]:
+        """The use-site chain of content expanded from here, innermost first.
+
+        ``block`` is a block use's ``block``, ``use`` and ``repeat`` (see ``Note``).
+        """
         where = self.key()
-        return (Note(message, where.file, where.line, where.column), *self.via)
+        return (Note(message, where.file, where.line, where.column, **block), *self.via)
 
 
 @dataclass
