@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from PIL import Image
 
 import keraspec
@@ -29,6 +30,26 @@ SUBMODELS = ROOT / "tests/cases/valid/submodels.yaml"
 HEADLINE = ROOT / "specs/headline.yaml"
 SVG = "{http://www.w3.org/2000/svg}"
 ids = [p.relative_to(ROOT / "specs").as_posix() for p in SPECS]
+RESNET = ROOT / "specs/applications/resnet50.yaml"
+TWICE = """\
+keraspec: 1
+name: twice
+blocks:
+  mlp:
+    inputs: x
+    nodes:
+      a: {type: Dense, units: 4, inputs: x}
+      b: {type: Dense, units: 4, inputs: a}
+      c: {type: Add, inputs: [b, x]}
+    outputs: c
+inputs:
+  x: {shape: [4]}
+nodes:
+  first: {block: mlp, inputs: x}
+  second: {block: mlp, inputs: first, repeat: 2}
+  join: {type: Concatenate, inputs: [first, second, x]}
+outputs: join
+"""
 
 
 @cache
@@ -48,10 +69,27 @@ def refs(value: Any) -> Iterator[TensorRef]:
             yield from refs(v)
 
 
-def counts(graph: GraphIR) -> tuple[int, int]:
-    """Boxes (inputs and nodes) and edges (tensor references) a graph's drawing has."""
-    edges = sum(len(list(refs((c.args, c.kwargs)))) for c in graph.calls)
-    return len(graph.inputs) + len(graph.calls), edges
+def top_uses(graph: GraphIR) -> dict[str, str]:
+    """Each node a block use expanded, with that use's id (the outermost use-site note)."""
+    uses = {c.id: [n.use for n in c.location.via if n.block] for c in graph.calls}
+    return {node: found[-1] for node, found in uses.items() if found}
+
+
+def counts(graph: GraphIR, expand: bool = False) -> tuple[int, int]:
+    """Boxes and edges a graph's drawing has: a box per input and node, an edge per tensor
+    reference, except that, collapsed, a block use is one box with one edge per neighbour."""
+    uses = {} if expand else top_uses(graph)
+    unit = {i.id: i.id for i in graph.inputs} | {c.id: uses.get(c.id, c.id) for c in graph.calls}
+    plain, grouped = 0, set()
+    for call in graph.calls:
+        for ref in refs((call.args, call.kwargs)):
+            source, target = unit[ref.node], unit[call.id]
+            if ref.node not in uses and call.id not in uses:
+                plain += 1
+            elif source != target:
+                label = None if ref.node in uses else ref.index
+                grouped.add((source, target, label))
+    return len(set(unit.values())), plain + len(grouped)
 
 
 def svg_parts(data: bytes, kind: str) -> list[ET.Element]:
@@ -212,3 +250,82 @@ def test_the_drawing_doc_example_is_what_the_command_prints(capsys) -> None:
     assert block and "`keraspec draw specs/seq2seq.yaml --format mermaid`" in doc
     code, out, _ = run(capsys, "draw", ROOT / "specs/seq2seq.yaml", "--format", "mermaid")
     assert code == 0 and block.group(1) == out
+
+
+def test_a_block_use_is_one_box_with_one_edge_per_neighbour(tmp_path: Path) -> None:
+    spec = tmp_path / "twice.yaml"
+    spec.write_text(TWICE)
+    dot = drawn(spec, "dot").decode()
+    boxes = re.findall(r'^  "([^"]+)" \[label="([^"]*)"', dot, re.M)
+    assert boxes == [
+        ("x", "x\\nInput\\n(None, 4)"),
+        ("first", "first\\nblock mlp"),
+        ("second", "second\\nblock mlp \u00d72"),
+        ("join", "join\\nConcatenate\\n(None, 12)"),
+    ]
+    edges = re.findall(r'^  "([^"]+)" -> "([^"]+)";', dot, re.M)
+    assert edges == [
+        ("x", "first"),
+        ("first", "second"),
+        ("first", "join"),
+        ("second", "join"),
+        ("x", "join"),
+    ]
+    assert "subgraph" not in dot and counts(keraspec.lower(spec).main) == (4, 5)
+    mermaid = drawn(spec, "mermaid").decode()
+    assert '    n_second["second<br/>block mlp \u00d72"]' in mermaid
+    assert "    n_first --> n_second" in mermaid
+
+
+def test_expand_draws_a_block_uses_nodes_inside_its_group(tmp_path: Path) -> None:
+    spec = tmp_path / "twice.yaml"
+    spec.write_text(TWICE)
+    data = drawn(spec, "svg", expand=True)
+    groups = {g.get("id"): g.find(f"{SVG}text").text for g in svg_parts(data, "group")}
+    assert groups == {
+        "group-first": "first: block mlp",
+        "group-second": "second: block mlp \u00d72",
+    }
+    program = keraspec.lower(spec)
+    assert len(svg_parts(data, "node")) == 1 + len(program.main.calls) == 11
+    assert len(svg_parts(data, "edge")) == counts(program.main, expand=True)[1] == 15
+    dot = drawn(spec, "dot", expand=True).decode()
+    cluster = dot[dot.index('subgraph "cluster_second"') :]
+    inside = re.findall(r'^    "([^"]+)" \[', cluster[: cluster.index("  }")], re.M)
+    assert inside == [f"second_{k}_{n}" for k in (1, 2) for n in "abc"]
+
+
+def test_resnet50_draws_a_box_per_stage_and_expanded_every_node_in_its_stage() -> None:
+    program = keraspec.lower(RESNET)
+    written = yaml.safe_load(RESNET.read_text(encoding="utf-8"))["nodes"]
+    uses = {name for name, body in written.items() if "block" in body}
+    assert uses == set(top_uses(program.main).values()) == {"conv2", "conv3", "conv4", "conv5"}
+    plain = len(program.main.inputs) + len(written) - len(uses)
+    collapsed = svg_parts(drawn(RESNET, "svg"), "node")
+    assert len(collapsed) == plain + len(uses) == 13 < len(program.main.calls) // 10
+    assert sum("block" in g.get("class", "").split() for g in collapsed) == len(uses)
+    data = drawn(RESNET, "svg", expand=True)
+    groups = {g.get("id")[len("group-") :]: g.find(f"{SVG}rect") for g in svg_parts(data, "group")}
+    assert set(groups) == uses
+    boxes = {g.get("id")[len("node-") :]: g.find(f"{SVG}rect") for g in svg_parts(data, "node")}
+    assert len(boxes) == len(program.main.inputs) + len(program.main.calls) == 177
+    for node, use in top_uses(program.main).items():
+        box, frame = (
+            [float(r.get(k)) for k in ("x", "y", "width", "height")]
+            for r in (boxes[node], groups[use])
+        )
+        assert frame[0] < box[0] and box[0] + box[2] < frame[0] + frame[2], node
+        assert frame[1] < box[1] and box[1] + box[3] < frame[1] + frame[3], node
+    expected = counts(program.main, expand=True)
+    assert (len(boxes), len(svg_parts(data, "edge"))) == expected
+    dot = drawn(RESNET, "dot", expand=True).decode().splitlines()
+    dot_nodes = [line for line in dot if re.match(r'\s+"[^"]+" \[label=', line)]
+    assert (len(dot_nodes), sum(" -> " in line for line in dot)) == expected
+    mermaid = drawn(RESNET, "mermaid", expand=True).decode().splitlines()
+    nodes = [line for line in mermaid if re.fullmatch(r'\s+\w+\["[^"]*"\]', line)]
+    edges = [line for line in mermaid if re.fullmatch(r'\s+\w+ -->(\|"[^"]*"\|)? \w+', line)]
+    assert (len(nodes), len(edges)) == expected
+    assert sum(line.startswith("    subgraph ") for line in mermaid) == len(uses)
+    inference = keraspec.infer(RESNET)
+    for fmt in ("svg", "dot", "mermaid", "png"):
+        assert render(layout(inference.program, inference, True), fmt) == drawn(RESNET, fmt, True)

@@ -367,7 +367,11 @@ def summary(spec: Path, params: dict[str, Any]) -> None:
     type=click.Choice(("svg", "png", "dot", "mermaid")),
     help="The format, when -o's suffix does not say it (default: svg).",
 )
-@click.option("--expand", is_flag=True, help="Also draw each sub-model's graph, as a group.")
+@click.option(
+    "--expand",
+    is_flag=True,
+    help="Draw each block use's nodes, and each sub-model's graph, as a group.",
+)
 @set_option
 def draw(
     spec: Path, output: Path | None, fmt: str | None, expand: bool, params: dict[str, Any]
@@ -375,7 +379,7 @@ def draw(
     """Draw SPEC's graph, top to bottom, as SVG, PNG, DOT or Mermaid (no TensorFlow).
 
     Each box shows the node, its layer (or op, or sub-model), key arguments and the
-    output shape; shared layers share a colour. See docs/drawing.md.
+    output shape; shared layers share a colour; a block use is one box. See docs/drawing.md.
     """
     from . import draw as drawing
 
