@@ -14,13 +14,18 @@ TOLERANCE = 1e-5
 
 def assert_same_model(built: keras.Model, handwritten: keras.Model) -> None:
     """Same parameters, layer classes, weight shapes, and, with copied weights, same outputs."""
+    assert_same_structure(built, handwritten)
+    handwritten.set_weights(built.get_weights())
+    inputs = random_inputs(built)
+    assert_same_outputs(predict(built, inputs), predict(handwritten, inputs))
+
+
+def assert_same_structure(built: keras.Model, handwritten: keras.Model) -> None:
+    """Same parameters, layer classes, inputs and weight shapes (no prediction)."""
     _assert_equal("count_params()", built.count_params(), handwritten.count_params())
     _assert_equal("layer classes", layer_tree(built), layer_tree(handwritten))
     _assert_equal("inputs", input_specs(built), input_specs(handwritten))
     _assert_equal("weight shapes", weight_shapes(built), weight_shapes(handwritten))
-    handwritten.set_weights(built.get_weights())
-    inputs = random_inputs(built)
-    assert_same_outputs(predict(built, inputs), predict(handwritten, inputs))
 
 
 def layer_tree(model: keras.Model) -> list[Any]:
