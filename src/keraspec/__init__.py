@@ -7,7 +7,7 @@ Pipeline (one module per stage, imports in one direction):
 (static inference) → ``emit``.
 """
 
-from .api import build, dumps, infer, load, loads, lower, validate
+from .api import build, dumps, infer, load, loads, lower, to_python, validate
 from .diagnostics import Diagnostic, Note, Severity, SpecError
 from .schema import Spec
 
@@ -25,5 +25,6 @@ __all__ = [
     "load",
     "loads",
     "lower",
+    "to_python",
     "validate",
 ]

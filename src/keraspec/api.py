@@ -30,7 +30,17 @@ from .schema import Spec
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["build", "build_errors", "dumps", "infer", "load", "loads", "lower", "validate"]
+__all__ = [
+    "build",
+    "build_errors",
+    "dumps",
+    "infer",
+    "load",
+    "loads",
+    "lower",
+    "to_python",
+    "validate",
+]
 
 
 Params = dict[str, Any] | None
@@ -151,6 +161,17 @@ def build(spec_or_path: Spec | str | Path, compile: bool = True) -> keras.Model:
         message = f'{e.name} is not installed: pip install "keraspec[tensorflow]"'
         raise ModuleNotFoundError(message, name=e.name) from e
     return build_model(lower(spec_or_path), compile=compile)
+
+
+def to_python(spec_or_path: Spec | str | Path) -> str:
+    """Python source that builds the same model as ``build``, without keraspec. Never imports Keras.
+
+    A module in the Keras guides' functional style: ``build_model()`` returns the model,
+    compiled when the spec has ``compile:``. Raises ``SpecError`` when the spec has errors.
+    """
+    from .emit.python_source import to_source
+
+    return to_source(lower(spec_or_path))
 
 
 def build_errors(spec: Spec) -> list[Diagnostic]:
