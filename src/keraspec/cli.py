@@ -294,6 +294,31 @@ def save_atomically(model: Any, output: Path) -> None:
 
 
 @cli.command()
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the module here (a .py file). Default: print it.",
+)
+@set_option
+def codegen(spec: Path, output: Path | None, params: dict[str, Any]) -> None:
+    """Print Python source that builds SPEC's model with plain Keras (no TensorFlow needed).
+
+    The module defines build_model(), in the functional style of the Keras guides,
+    and builds the same model as `keraspec compile`. See docs/import-and-export.md.
+    """
+    if output is not None and output.suffix != ".py":
+        raise click.BadParameter("the output file name must end in `.py`", param_hint="-o")
+    source = api.to_python(load_or_exit(spec, params))
+    if output is None:
+        click.echo(source, nl=False)
+        return
+    write_atomically(source.encode("utf-8"), output)
+    err.print(f"wrote {output}", markup=False)
+
+
+@cli.command()
 @click.option(
     "-o",
     "--output",
