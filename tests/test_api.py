@@ -151,3 +151,14 @@ def test_dumps_quotes_strings_any_reader_could_retype(text: str) -> None:
     dumped = keraspec.dumps(spec)
     assert keraspec.validate(keraspec.loads(dumped)) == []
     assert keraspec.loads(dumped).description == text
+
+
+def test_a_model_used_only_by_a_shared_layer_is_used() -> None:
+    text = (
+        "keraspec: 1\nname: m\ninputs: {frames: {shape: [3, 5]}}\n"
+        "models:\n  projector:\n    inputs: {v: {shape: [5]}}\n"
+        "    nodes:\n      p: {type: Dense, units: 4, inputs: v}\n    outputs: [p]\n"
+        "layers:\n  per_frame: {type: TimeDistributed, layer: projector}\n"
+        "nodes:\n  a: {layer: per_frame, inputs: frames}\noutputs: [a]\n"
+    )
+    assert keraspec.validate(keraspec.loads(text)) == []  # no W322 for `projector`

@@ -297,12 +297,19 @@ def definitions_used(node: Node, spec: Spec) -> tuple[set[str], set[str]]:
     """The shared layers and the sub-models a node uses, by name."""
     named = {node.target} if node.kind in ("layer", "model") else set()
     if node.kind == "type":
-        for key, value in node.args.items():
-            if catalog.object_kind(key) == "layers":
-                values = value if isinstance(value, list) else [value]
-                named |= {v for v in values if isinstance(v, str)}
+        named |= layers_named(node.args)
     names = {n for n in named if isinstance(n, str)}
     return names & set(spec.layers), names & set(spec.models)
+
+
+def layers_named(args: dict[str, Any]) -> set[str]:
+    """Layers or models that layer arguments (`layer:`, `cell:` ...) name."""
+    named: set[str] = set()
+    for key, value in args.items():
+        if catalog.object_kind(key) == "layers":
+            values = value if isinstance(value, list) else [value]
+            named |= {v for v in values if isinstance(v, str)}
+    return named
 
 
 def _check_unused_definitions(spec: Spec, report: Reporter) -> None:
@@ -313,6 +320,8 @@ def _check_unused_definitions(spec: Spec, report: Reporter) -> None:
             used_layers, used_models = definitions_used(node, spec)
             layers |= used_layers
             models |= used_models
+    for shared in spec.layers.values():  # TimeDistributed(layer: a_model) as a shared layer
+        models |= layers_named(shared.args) & set(spec.models)
     for section, used, what in (("layers", layers, "shared layer"), ("models", models, "model")):
         for name in getattr(spec, section):
             if name not in used:
