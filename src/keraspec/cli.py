@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import IntEnum
 from pathlib import Path
@@ -91,6 +91,13 @@ def parse_params(values: tuple[str, ...]) -> dict[str, Any]:
             hint = f" ({d.hint})" if d.hint else ""
             raise click.BadParameter(f"`{item}`: {d.message}{hint}", param_hint="--set") from None
     return params
+
+
+def output_option(help: str) -> Any:
+    """``-o``/``--output``: the file a command writes."""
+    return click.option(
+        "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help=help
+    )
 
 
 set_option = click.option(
@@ -241,12 +248,7 @@ def exit_invalid(diagnostics: list[Diagnostic]) -> None:
 
 @cli.command(name="compile")
 @click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Where to write the model (a .keras file). Default: SPEC's name with .keras, here.",
-)
+@output_option("Where to write the model (a .keras file). Default: SPEC's name with .keras, here.")
 @click.option("--summary", is_flag=True, help="Print the Keras model summary.")
 @set_option
 def compile_command(spec: Path, output: Path | None, summary: bool, params: dict[str, Any]) -> None:
@@ -275,18 +277,31 @@ def check_output_path(output: Path) -> None:
 
 
 def save_atomically(model: Any, output: Path) -> None:
-    """Write to a temporary file beside ``output``, then rename: no half-written models."""
+    """A Keras model saved with no half-written file left on failure."""
+    replace_atomically(output, model.save, suffix=".keras")  # Keras wants the suffix
+
+
+def write_atomically(data: bytes, output: Path) -> None:
+    """``data`` written with no half-written file left on failure."""
+    try:
+        replace_atomically(output, lambda tmp: Path(tmp).write_bytes(data))
+    except OSError as e:
+        raise click.FileError(str(output), hint=e.strerror or str(e)) from None
+
+
+def replace_atomically(output: Path, write: Callable[[str], Any], suffix: str = "") -> None:
+    """``write`` a temporary file beside ``output``, then rename it into place."""
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix=".keras", prefix=f".{output.stem}-", dir=output.parent)
+        fd, tmp = tempfile.mkstemp(suffix=suffix, prefix=f".{output.stem}-", dir=output.parent)
     except OSError as e:  # what os.access could not tell: /sys, /proc, a read-only mount
         raise click.FileError(str(output), hint=e.strerror or str(e)) from None
     os.close(fd)
     try:
-        model.save(tmp)
+        write(tmp)
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a saved model is an ordinary file
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the result is an ordinary file
         os.replace(tmp, output)
     finally:
         if os.path.exists(tmp):
@@ -295,12 +310,7 @@ def save_atomically(model: Any, output: Path) -> None:
 
 @cli.command()
 @click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the module here (a .py file). Default: print it.",
-)
+@output_option("Write the module here (a .py file). Default: print it.")
 @set_option
 def codegen(spec: Path, output: Path | None, params: dict[str, Any]) -> None:
     """Print Python source that builds SPEC's model with plain Keras (no TensorFlow needed).
@@ -319,12 +329,7 @@ def codegen(spec: Path, output: Path | None, params: dict[str, Any]) -> None:
 
 
 @cli.command()
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the schema here (default: print it).",
-)
+@output_option("Write the schema here (default: print it).")
 def schema(output: Path | None) -> None:
     """Print the JSON Schema of the spec format, for editors (no TensorFlow needed).
 
@@ -337,10 +342,7 @@ def schema(output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise click.FileError(str(output), hint=e.strerror or str(e)) from None
+    write_atomically(text.encode("utf-8"), output)
     err.print(f"wrote {output}", markup=False)
 
 
@@ -380,12 +382,7 @@ def summary(spec: Path, params: dict[str, Any]) -> None:
 
 @cli.command()
 @click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the drawing here: .svg, .png, .dot (.gv) or .mmd. Default: print it.",
-)
+@output_option("Write the drawing here: .svg, .png, .dot (.gv) or .mmd. Default: print it.")
 @click.option(
     "--format",
     "fmt",
@@ -433,27 +430,6 @@ def drawing_format(output: Path | None, fmt: str | None, suffixes: dict[str, str
             param_hint="-o",
         )
     return suffixes[output.suffix.lower()]
-
-
-def write_atomically(data: bytes, output: Path) -> None:
-    """Write to a temporary file beside ``output``, then rename: no half-written files."""
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{output.stem}-", dir=output.parent)
-    except OSError as e:
-        raise click.FileError(str(output), hint=e.strerror or str(e)) from None
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a drawing is an ordinary file
-        os.replace(tmp, output)
-    except OSError as e:
-        raise click.FileError(str(output), hint=e.strerror or str(e)) from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def main(argv: list[str] | None = None) -> int:
