@@ -7,7 +7,7 @@ Only ``build`` reaches the Keras emitter, and it imports it on demand, so
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import catalog_check, graph, shapes
 from . import lower as lowering
@@ -79,35 +79,40 @@ def validate(
     with paused_gc():
         if isinstance(spec_or_path, Spec):
             return _checks(spec_or_path, verbose=verbose)
-        return check_file(spec_or_path, params, verbose)[1]
+        return check_file(spec_or_path, params, verbose).diagnostics
 
 
-def check_file(
-    path: str | Path, params: Params = None, verbose: bool = False
-) -> tuple[Spec | None, list[Diagnostic]]:
-    """``validate`` of a file, with the spec it describes when it has no errors.
+class Checked(NamedTuple):
+    """What ``check_file`` found: the spec and its inferred shapes, when it has no errors."""
+
+    spec: Spec | None
+    diagnostics: list[Diagnostic]
+    inference: shapes.Inference | None = None
+
+
+def check_file(path: str | Path, params: Params = None, verbose: bool = False) -> Checked:
+    """``validate`` of a file, with the spec it describes and its shapes when it has no errors.
 
     The spec is None for an invalid spec and for a block library (nothing to build).
-    Commands that go on to build use this, so a spec is read and expanded once.
+    Commands that go on use this, so a spec is read, expanded and inferred once.
     """
     with paused_gc():  # every stage allocates in proportion to the spec and frees at the end
         return _check_file(path, params, verbose)
 
 
-def _check_file(
-    path: str | Path, params: Params, verbose: bool
-) -> tuple[Spec | None, list[Diagnostic]]:
+def _check_file(path: str | Path, params: Params, verbose: bool) -> Checked:
     try:
         doc = load_file(path)
         if is_library(doc.data) and not params:
-            return None, sorted(check_library(doc), key=sort_key)
+            return Checked(None, sorted(check_library(doc), key=sort_key))
         doc = expand(doc, params)
     except SpecError as e:
-        return None, sorted(e.diagnostics, key=sort_key)
-    spec, found = None, []
+        return Checked(None, sorted(e.diagnostics, key=sort_key))
+    spec, found, inference = None, [], None
     try:
         spec = parse_schema(doc)
-        found += _checks(spec, doc.unresolved, verbose)
+        checked, inference = _checked(spec, doc.unresolved, verbose)
+        found += checked
     except SchemaError as e:
         found += e.diagnostics
         if (partial := parse_partial(doc, e.paths)) is not None:
@@ -115,18 +120,26 @@ def _check_file(
             found += _checks(partial_spec, dropped | doc.unresolved)
     found = doc.diagnostics + not_already_reported(found, doc)
     if errors_in(found):  # a broken reference also disconnects nodes: say only what is wrong
-        spec, found = None, [d for d in found if d.code not in CONSEQUENTIAL]
-    return spec, sorted(one_per_place(found), key=sort_key)
+        spec, inference = None, None
+        found = [d for d in found if d.code not in CONSEQUENTIAL]
+    return Checked(spec, sorted(one_per_place(found), key=sort_key), inference)
 
 
 def _checks(
     spec: Spec, unresolved: Unresolved = frozenset(), verbose: bool = False
 ) -> list[Diagnostic]:
-    found = _structure(spec, unresolved)
+    return _checked(spec, unresolved, verbose)[0]
+
+
+def _checked(
+    spec: Spec, unresolved: Unresolved = frozenset(), verbose: bool = False
+) -> tuple[list[Diagnostic], shapes.Inference | None]:
+    """Every check of a spec, and its inference when the graph was sound enough for one."""
+    found, inference = _structure(spec, unresolved), None
     if not unresolved and not errors_in(found):  # shapes need a whole, sound graph
         inference = shapes.infer(lowering.lower(spec))
         found += inference.diagnostics + (inference.unchecked if verbose else [])
-    return sorted(dict.fromkeys(found), key=sort_key)
+    return sorted(dict.fromkeys(found), key=sort_key), inference
 
 
 def _structure(spec: Spec, unresolved: Unresolved = frozenset()) -> list[Diagnostic]:
@@ -148,9 +161,10 @@ def infer(spec_or_path: Spec | str | Path) -> shapes.Inference:
 
 def lower(spec_or_path: Spec | str | Path) -> Program:
     """The checked IR of a spec; raises ``SpecError`` when it has errors."""
-    spec = _as_spec(spec_or_path)
-    require_valid(validate(spec))
-    return lowering.lower(spec)
+    found, inference = _checked(_as_spec(spec_or_path))
+    require_valid(found)
+    assert inference is not None  # a spec without errors was inferred
+    return inference.program
 
 
 def build(spec_or_path: Spec | str | Path, compile: bool = True) -> keras.Model:

@@ -167,7 +167,7 @@ def validate(
         import_keras()
     found: list[Diagnostic] = []
     for path in paths:
-        spec, static = api.check_file(path, params, verbose)
+        spec, static, _ = api.check_file(path, params, verbose)
         found += static
         if build and spec is not None:  # valid, and not a block library
             found += api.build_errors(spec)
@@ -180,9 +180,11 @@ def validate(
     sys.exit(ExitCode.INVALID if failed else ExitCode.OK)
 
 
-def load_or_exit(path: Path, params: dict[str, Any]) -> api.Spec:
-    """The spec at ``path``, or its diagnostics printed and exit 1."""
-    spec, diagnostics = api.check_file(path, params)  # warnings of expansion included
+def load_or_exit(path: Path, params: dict[str, Any]) -> api.Checked:
+    """The checked spec at ``path`` (with its inferred shapes), or its diagnostics
+    printed and exit 1."""
+    checked = api.check_file(path, params)  # warnings of expansion included
+    spec, diagnostics = checked.spec, checked.diagnostics
     print_diagnostics(diagnostics, console=err)
     if spec is None:
         if not errors_in(diagnostics):  # a block library: read as a spec, it says what it lacks
@@ -193,7 +195,7 @@ def load_or_exit(path: Path, params: dict[str, Any]) -> api.Spec:
             print_diagnostics(diagnostics, console=err)
         err.print(f"invalid: {tally(diagnostics, 1)}", markup=False)
         sys.exit(ExitCode.INVALID)
-    return spec
+    return checked
 
 
 @contextmanager
@@ -255,7 +257,7 @@ def compile_command(spec: Path, output: Path | None, summary: bool, params: dict
     """Build SPEC with Keras and save it as a .keras file."""
     output = output or Path(spec.stem + ".keras")
     check_output_path(output)
-    model = build_or_exit(load_or_exit(spec, params), compile=True)
+    model = build_or_exit(load_or_exit(spec, params).spec, compile=True)
     if summary:
         model.summary(print_fn=lambda line, **_: out.print(line, markup=False))
     if getattr(model, "optimizer", None) is not None and not model.optimizer.built:
@@ -320,7 +322,9 @@ def codegen(spec: Path, output: Path | None, params: dict[str, Any]) -> None:
     """
     if output is not None and output.suffix != ".py":
         raise click.BadParameter("the output file name must end in `.py`", param_hint="-o")
-    source = api.to_python(load_or_exit(spec, params))
+    from .emit.python_source import to_source  # writes text; never imports Keras
+
+    source = to_source(load_or_exit(spec, params).inference.program)
     if output is None:
         click.echo(source, nl=False)
         return
@@ -354,7 +358,7 @@ def expand(spec: Path, params: dict[str, Any]) -> None:
 
     The output is a flat spec in the same format, loadable again.
     """
-    click.echo(api.dumps(load_or_exit(spec, params)), nl=False)
+    click.echo(api.dumps(load_or_exit(spec, params).spec), nl=False)
 
 
 @cli.command()
@@ -365,11 +369,11 @@ def summary(spec: Path, params: dict[str, Any]) -> None:
 
     Inferred statically, without TensorFlow; the numbers are the ones Keras reports.
     """
-    from .summary import summarize
+    from .summary import rows_of
 
     checked = load_or_exit(spec, params)
-    rows, total = summarize(checked)
-    table = Table(title=Text(checked.name), title_justify="left")
+    rows, total = rows_of(checked.inference)
+    table = Table(title=Text(checked.spec.name), title_justify="left")
     for column in ("node", "layer", "inputs", "output shape", "params"):
         justify = "right" if column == "params" else "left"
         table.add_column(column, justify=justify, overflow="fold")  # wrap, never cut ids
@@ -408,7 +412,7 @@ def draw(
     fmt = drawing_format(output, fmt, drawing.SUFFIXES)
     if output is None and fmt == "png":
         raise click.BadParameter("a PNG is binary: write it to a file with -o", param_hint="-o")
-    inference = api.infer(load_or_exit(spec, params))
+    inference = load_or_exit(spec, params).inference
     data = drawing.render(drawing.layout(inference.program, inference, expand), fmt)
     if output is None:
         click.echo(data.decode("utf-8"), nl=False)

@@ -13,7 +13,7 @@ from typing import Any
 from . import api
 from .ir import Call
 from .schema import Spec
-from .shapes import NodeShapes, Tensor, show
+from .shapes import Inference, NodeShapes, Tensor, show
 
 Row = tuple[str, str, str, str, str]
 
@@ -23,7 +23,11 @@ def summarize(spec: Spec) -> tuple[list[Row], int | None]:
 
     A count of None (shown as ``?``) is a node no static rule covers.
     """
-    inference = api.infer(spec)
+    return rows_of(api.infer(spec))
+
+
+def rows_of(inference: Inference) -> tuple[list[Row], int | None]:
+    """``summarize``'s rows from an inference already made."""
     main = inference.main
     rows: list[Row] = [(i, "Input", "", _shape(t), "0") for i, t in main.inputs.items()]
     rows += [_row(call, main.nodes[call.id]) for call in inference.program.main.calls]
