@@ -7,7 +7,8 @@ at once; ``lower.lower`` then turns a spec without errors into an ``ir.Program``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import heapq
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -216,24 +217,39 @@ def _check_cycles(scope: Scope) -> bool:
 
 def _acyclic(inputs_of: dict[str, dict[str, None]]) -> bool:
     """Whether the DAG has no cycle: at once when every input is declared before its
-    user (the usual order), else by Kahn's algorithm."""
+    user (the usual order), else by whether a topological order reaches every name."""
     position = {name: i for i, name in enumerate(inputs_of)}
     if all(position[s] < position[n] for n, sources in inputs_of.items() for s in sources):
         return True
-    users: dict[str, list[str]] = {name: [] for name in inputs_of}
+    return len(topological_order(inputs_of)) == len(inputs_of)
+
+
+def topological_order(inputs_of: Mapping[str, Iterable[str]]) -> list[str]:
+    """Names in dependency order, declaration order (the mapping's) breaking ties; the
+    names on or after a cycle are left out.
+
+    Kahn's algorithm with the ready names in a heap by position (what networkx's
+    lexicographical_topological_sort does, without building a DiGraph).
+    """
+    names = list(inputs_of)
+    position = {name: i for i, name in enumerate(names)}
+    users: dict[str, list[str]] = {name: [] for name in names}
+    waiting = dict.fromkeys(names, 0)  # how many of its inputs each name still waits for
     for name, sources in inputs_of.items():
         for source in sources:
             users[source].append(name)
-    waiting = {name: len(sources) for name, sources in inputs_of.items()}
-    ready = [name for name, count in waiting.items() if not count]
-    done = 0
+            waiting[name] += 1
+    ready = [position[name] for name in names if not waiting[name]]
+    heapq.heapify(ready)
+    order = []
     while ready:
-        done += 1
-        for user in users[ready.pop()]:
+        name = names[heapq.heappop(ready)]
+        order.append(name)
+        for user in users[name]:
             waiting[user] -= 1
             if not waiting[user]:
-                ready.append(user)
-    return done == len(waiting)
+                heapq.heappush(ready, position[user])
+    return order
 
 
 def _digraph(scope: Scope) -> nx.DiGraph:

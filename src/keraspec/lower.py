@@ -5,13 +5,13 @@ Runs only on specs that ``graph.check`` and ``catalog_check`` found no errors in
 
 from __future__ import annotations
 
-import heapq
 from typing import Any
 
 import networkx as nx
 
 from . import catalog
 from .graph import model_call_graph, parse_reference
+from .graph import topological_order as dependency_order
 from .ir import (
     Call,
     CompileIR,
@@ -47,31 +47,13 @@ def lower(spec: Spec) -> Program:
 
 
 def topological_order(graph: Graph) -> list[str]:
-    """Inputs and nodes in dependency order; declaration order breaks ties.
-
-    Kahn's algorithm with the ready names in a heap by declaration position (what
-    networkx's lexicographical_topological_sort does, without building a DiGraph).
-    """
-    names = [*graph.inputs, *graph.nodes]
-    position = {name: i for i, name in enumerate(names)}
-    users: dict[str, list[str]] = {name: [] for name in names}
-    waiting = dict.fromkeys(names, 0)  # how many of its inputs each name still waits for
+    """Inputs and nodes in dependency order; declaration order breaks ties."""
+    inputs_of: dict[str, list[str]] = {name: [] for name in graph.inputs}
     for name, node in graph.nodes.items():
-        for _, leaf in leaves(node.inputs, ()):
-            if isinstance(leaf, str):  # a checked reference: `name` or `name[index]`
-                users[leaf.partition("[")[0]].append(name)
-                waiting[name] += 1
-    ready = [position[name] for name in names if not waiting[name]]
-    heapq.heapify(ready)
-    order = []
-    while ready:
-        name = names[heapq.heappop(ready)]
-        order.append(name)
-        for user in users[name]:
-            waiting[user] -= 1
-            if not waiting[user]:
-                heapq.heappush(ready, position[user])
-    return order
+        # Checked references: `name` or `name[index]`.
+        refs = [leaf for _, leaf in leaves(node.inputs, ()) if isinstance(leaf, str)]
+        inputs_of[name] = [ref.partition("[")[0] for ref in refs]
+    return dependency_order(inputs_of)
 
 
 def _lower_graph(
