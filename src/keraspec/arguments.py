@@ -59,9 +59,9 @@ def named_problem(arg: str, value: Any, default: Any) -> str | None:
     """What is wrong with ``value`` for argument ``arg`` (whose default is ``default``)."""
     if value is None and arg not in POSITIVE_INTS:
         return None  # null means "the default behaviour" for the others
-    if arg in POSITIVE_INTS and not _positive_int(value):
+    if arg in POSITIVE_INTS and not is_positive_int(value):
         return "must be a positive integer"
-    if arg in WINDOWS and not (_positive_int(value) or _positive_ints(value)):
+    if arg in WINDOWS and not (is_positive_int(value) or _positive_ints(value)):
         return "must be a positive integer or a list of them"
     # A dropout layer's `rate` has no default; MinMaxNorm's (a blend factor) has one.
     rated = arg in RATES and (arg != "rate" or default is None)
@@ -82,8 +82,8 @@ def named_problem(arg: str, value: Any, default: Any) -> str | None:
 
 TYPES = {  # catalog type → (test, what the message says)
     # Keras's standardize_tuple also takes a 1D layer's int as a one-item list.
-    "int": (lambda v: _int(v) or (_ints(v) and len(v) == 1), "an integer"),
-    "ints": (lambda v: _int(v) or _ints(v), "an integer or a list of integers"),
+    "int": (lambda v: is_int(v) or (_ints(v) and len(v) == 1), "an integer"),
+    "ints": (lambda v: is_int(v) or _ints(v), "an integer or a list of integers"),
     "float": (lambda v: _number(v), "a number"),
     "bool": (lambda v: isinstance(v, bool), "true or false"),
     "str": (lambda v: isinstance(v, str), "a string"),
@@ -98,7 +98,7 @@ def type_problem(value: Any, info: dict[str, Any]) -> str | None:
     test, wanted = TYPES[kind]
     if not test(value):
         return f"must be {wanted}"
-    if info.get("min") is not None and _int(value) and value < info["min"]:
+    if info.get("min") is not None and is_int(value) and value < info["min"]:
         return f"must be at least {info['min']}"
     choices = info.get("choices")
     if choices and value.lower() not in choices:  # Keras lower-cases these names
@@ -106,24 +106,25 @@ def type_problem(value: Any, info: dict[str, Any]) -> str | None:
     return None
 
 
-def _int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
+    """An integer, not a bool (which Python counts as one). Shape rules use it too."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _ints(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(_int(v) for v in value)
+    return isinstance(value, list) and bool(value) and all(is_int(v) for v in value)
 
 
 def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _positive_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+def is_positive_int(value: Any) -> bool:
+    return is_int(value) and value >= 1
 
 
 def _positive_ints(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(_positive_int(v) for v in value)
+    return isinstance(value, list) and bool(value) and all(is_positive_int(v) for v in value)
 
 
 def _in_range(value: Any, low: float, high: float, closed: bool) -> bool:

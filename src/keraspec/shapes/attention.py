@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..arguments import is_int, is_positive_int
 from .core import integer
 from .registry import Inputs, Layer, Result, layer
 from .tensor import Shape, ShapeError, Tensor, show
@@ -90,14 +91,10 @@ def output_dims(output_shape: Any, query: Tensor) -> Shape:
     if not output_shape:
         return (query.shape[-1],)  # type: ignore[index]
     dims = (output_shape,) if isinstance(output_shape, int) else output_shape
-    if not isinstance(dims, (list, tuple)) or not all(_positive(d) for d in dims):
+    if not isinstance(dims, (list, tuple)) or not all(is_positive_int(d) for d in dims):
         wanted = "a positive integer or a list of them"
         raise ShapeError(f"`output_shape` must be {wanted}; received {output_shape!r}")
     return tuple(dims)
-
-
-def _positive(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def check_attention_axes(axes: Any, value: Tensor) -> None:
@@ -106,9 +103,7 @@ def check_attention_axes(axes: Any, value: Tensor) -> None:
     if axes is None:
         return
     axes = (axes,) if isinstance(axes, int) else axes
-    if not isinstance(axes, (list, tuple)) or not all(
-        isinstance(a, int) and not isinstance(a, bool) for a in axes
-    ):
+    if not isinstance(axes, (list, tuple)) or not all(is_int(a) for a in axes):
         raise ShapeError(
             f"`attention_axes` must be an integer or a list of them; received {axes!r}"
         )

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..arguments import is_int, is_positive_int
 from ..diagnostics import written_as
 from ..ir import thaw
 from .registry import Inputs, Layer, Result, expect_rank, layer
@@ -44,13 +45,9 @@ def _echo(value: Any) -> str:
     return written_as(thaw(value))
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _positive(lay: Layer, name: str) -> int:
     value = lay[name]
-    if not _is_int(value) or value < 1:
+    if not is_positive_int(value):
         raise ShapeError(f"`{name}` must be a positive integer; received {_echo(value)}")
     return value
 
@@ -58,8 +55,8 @@ def _positive(lay: Layer, name: str) -> int:
 def _ints(lay: Layer, name: str, n: int, low: int = 1) -> Ints:
     """An int-or-list argument as ``n`` ints of at least ``low`` (Keras's ``standardize_tuple``)."""
     value = _arg(lay, name)
-    items = (value,) * n if _is_int(value) else value
-    if not (isinstance(items, Sequence) and len(items) == n and all(map(_is_int, items))):
+    items = (value,) * n if is_int(value) else value
+    if not (isinstance(items, Sequence) and len(items) == n and all(map(is_int, items))):
         raise ShapeError(f"`{name}` must be an integer or a list of {n}; received {_echo(value)}")
     if min(items) < low:
         least = "positive" if low == 1 else "0 or more"
@@ -76,7 +73,7 @@ def _pairs(lay: Layer, name: str, n: int, signed: bool = False) -> tuple[Ints, .
     value = _arg(lay, name)
     if n == 1:
         return (_pair(value, name),)
-    if _is_int(value):
+    if is_int(value):
         if value < 0 and not signed:
             raise ShapeError(f"`{name}` cannot be negative; received {value}")
         return ((value, value),) * n
@@ -89,8 +86,8 @@ def _pairs(lay: Layer, name: str, n: int, signed: bool = False) -> tuple[Ints, .
 
 
 def _pair(value: Any, name: str) -> Ints:
-    pair = (value, value) if _is_int(value) else value
-    if not (isinstance(pair, Sequence) and len(pair) == 2 and all(map(_is_int, pair))):
+    pair = (value, value) if is_int(value) else value
+    if not (isinstance(pair, Sequence) and len(pair) == 2 and all(map(is_int, pair))):
         raise ShapeError(f"`{name}` takes integers, alone or in pairs; received {_echo(value)}")
     if min(pair) < 0:
         raise ShapeError(f"`{name}` cannot be negative; received {_echo(value)}")
@@ -359,12 +356,12 @@ def adaptive_pooling(lay: Layer, inputs: Inputs) -> Tensor:
     """No input rank check in Keras: any input gets ``output_size`` as its spatial axes."""
     n = _rank(lay)
     size = lay["output_size"]
-    size = (size,) * n if _is_int(size) else size
+    size = (size,) * n if is_int(size) else size
     if not (isinstance(size, Sequence) and len(size) == n):
         raise ShapeError(
             f"`output_size` must be an integer or a list of {n}; received {_echo(size)}"
         )
-    if not all(s is None or _is_int(s) for s in size):
+    if not all(s is None or is_int(s) for s in size):
         raise ShapeError(f"`output_size` must be made of integers; received {_echo(size)}")
     last = _channels_last(lay, exact=True)
     x = inputs.tensor()
@@ -408,7 +405,7 @@ def cropping(lay: Layer, inputs: Inputs) -> Tensor:
 @layer("UpSampling1D", "UpSampling2D", "UpSampling3D")
 def up_sampling(lay: Layer, inputs: Inputs) -> Tensor:
     n = _rank(lay)
-    if n == 1 and not _is_int(lay["size"]):  # UpSampling1D takes one integer, not a list
+    if n == 1 and not is_int(lay["size"]):  # UpSampling1D takes one integer, not a list
         raise ShapeError(f"`size` must be an integer; received {_echo(lay['size'])}")
     size = _ints(lay, "size", n)
     if n == 2 and not isinstance(lay["interpolation"], str):  # Keras lower-cases it
