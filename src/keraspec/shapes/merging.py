@@ -9,7 +9,7 @@ the inputs' dtypes.
 from __future__ import annotations
 
 from .registry import Inputs, Layer, layer
-from .tensor import Shape, ShapeError, Tensor
+from .tensor import Shape, ShapeError, Tensor, broadcast
 
 
 def listed_inputs(inputs: Inputs) -> list[Tensor]:
@@ -36,26 +36,11 @@ def elementwise(lay: Layer, inputs: Inputs) -> Tensor:
         raise ShapeError(f"inputs have different batch sizes: {', '.join(str(t) for t in tensors)}")
     shape: Shape = tensors[0].shape[1:]  # type: ignore[index]
     for i, t in enumerate(tensors[1:], start=1):
-        merged = broadcast(shape, t.shape[1:])  # type: ignore[index]
+        merged = broadcast(shape, t.shape[1:], unknown_wins=True)  # type: ignore[index]
         if merged is None:
             raise mismatch(tensors, i)
         shape = merged
     return lay.out((next(iter(batches), None), *shape))
-
-
-def broadcast(a: Shape, b: Shape) -> Shape | None:
-    """Keras's merge broadcast: an unknown axis stays unknown even against a 1."""
-    if len(a) < len(b):
-        a, b = b, a
-    out = list(a[: len(a) - len(b)])
-    for i, j in zip(a[len(a) - len(b) :], b, strict=True):
-        if i is None or j is None:
-            out.append(None)
-        elif i == 1 or j == 1 or i == j:
-            out.append(j if i == 1 else i)
-        else:
-            return None
-    return tuple(out)
 
 
 @layer("Concatenate")

@@ -78,12 +78,18 @@ def compatible(a: Sequence[int | None], b: Sequence[int | None]) -> bool:
     return len(a) == len(b) and all(same_dim(x, y) for x, y in zip(a, b, strict=True))
 
 
-def broadcast(a: Shape, b: Shape) -> Shape | None:
-    """The NumPy broadcast of two shapes, as Keras computes it; None when they clash."""
+def broadcast(a: Shape, b: Shape, unknown_wins: bool = False) -> Shape | None:
+    """The NumPy broadcast of two shapes, as Keras computes it; None when they clash.
+
+    ``unknown_wins``: an unknown axis stays unknown even against a known one, as
+    Keras's merge layers compute it (ops take the known size).
+    """
     rank = max(len(a), len(b))
     result: list[int | None] = []
     for x, y in zip(_pad(a, rank), _pad(b, rank), strict=True):
-        if x == 1 or x is None:
+        if unknown_wins and (x is None or y is None):
+            result.append(None)
+        elif x == 1 or x is None:
             result.append(x if y == 1 else y)
         elif y == 1 or y is None or x == y:
             result.append(x)
