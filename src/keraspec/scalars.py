@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from .diagnostics import written_as
+
 _STR = "tag:yaml.org,2002:str"
 
 
@@ -152,18 +154,11 @@ def _ambiguity(text: str) -> tuple[str, str] | None:
     if readings is None:
         return None
     ours, theirs = readings
-    message = (
-        f"`{text}` is ambiguous: YAML 1.1 reads it as {_show(ours)}, YAML 1.2 as {_show(theirs)}"
-    )
+    yaml11, yaml12 = written_as(ours), written_as(theirs)
+    message = f"`{text}` is ambiguous: YAML 1.1 reads it as {yaml11}, YAML 1.2 as {yaml12}"
     if isinstance(ours, bool) or isinstance(theirs, bool):
         return message, f'write true or false for a boolean, "{text}" for the string'
     return message, f'write the number you mean, or "{text}" for the string'
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    return "null" if value is None else repr(value)
 
 
 def tuple_syntax(text: str) -> str | None:
