@@ -46,6 +46,7 @@ __all__ = [
 Params = dict[str, Any] | None
 # Warnings that an error elsewhere can cause: an input or node cut off from the
 # outputs by a misspelled reference. Shown once the errors are fixed.
+INSTALL_KERAS = 'pip install "keraspec[tensorflow]"'  # what a build without Keras needs
 CONSEQUENTIAL = frozenset({"W320", "W321"})
 
 
@@ -172,7 +173,7 @@ def build(spec_or_path: Spec | str | Path, compile: bool = True) -> keras.Model:
     try:
         from .emit.keras_model import build_model
     except ModuleNotFoundError as e:  # the [tensorflow] extra is not installed
-        message = f'{e.name} is not installed: pip install "keraspec[tensorflow]"'
+        message = f"{e.name} is not installed: {INSTALL_KERAS}"
         raise ModuleNotFoundError(message, name=e.name) from e
     return build_model(lower(spec_or_path), compile=compile)
 

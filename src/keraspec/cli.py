@@ -227,7 +227,7 @@ def import_keras() -> None:
         verb = "is" if len(missing) == 1 else "are"
         raise click.ClickException(
             f"this command builds the model with Keras, and {' and '.join(missing)} {verb} "
-            'not installed: pip install "keraspec[tensorflow]"'
+            f"not installed: {api.INSTALL_KERAS}"
         )
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with native_stderr_silenced():
