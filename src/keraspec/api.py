@@ -80,7 +80,7 @@ def validate(
     with paused_gc():
         if isinstance(spec_or_path, Spec):
             return _checks(spec_or_path, verbose=verbose)
-        return check_file(spec_or_path, params, verbose).diagnostics
+        return _check_file(spec_or_path, params, verbose).diagnostics
 
 
 class Checked(NamedTuple):
