@@ -142,7 +142,7 @@ def test_strict_turns_warnings_into_failure(capsys) -> None:
 
 
 def test_internal_errors_exit_3_without_traceback(capsys, monkeypatch) -> None:
-    def explode(*_):
+    def explode(*_, **__):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(api, "check_file", explode)

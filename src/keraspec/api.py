@@ -6,11 +6,13 @@ Only ``build`` reaches the Keras emitter, and it imports it on demand, so
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import catalog_check, graph, shapes
 from . import lower as lowering
+from .custom_layers import Registry
 from .diagnostics import Diagnostic, SpecError, errors_in, one_per_place, sort_key
 from .dump import dumps
 from .expand import check_library, expand, is_library
@@ -44,6 +46,9 @@ __all__ = [
 
 
 Params = dict[str, Any] | None
+# Modules whose layer classes a spec may name by full name (`mypkg.layers.LayerScale`),
+# besides the classes installed packages register (see custom_layers).
+Modules = Iterable[str]
 # Warnings that an error elsewhere can cause: an input or node cut off from the
 # outputs by a misspelled reference. Shown once the errors are fixed.
 INSTALL_KERAS = 'pip install "keraspec[tensorflow]"'  # what a build without Keras needs
@@ -64,7 +69,11 @@ def loads(text: str, source: str = "<string>", params: Params = None) -> Spec:
 
 
 def validate(
-    spec_or_path: Spec | str | Path, params: Params = None, verbose: bool = False
+    spec_or_path: Spec | str | Path,
+    params: Params = None,
+    verbose: bool = False,
+    *,
+    allow_modules: Modules = (),
 ) -> list[Diagnostic]:
     """Every error and warning in a spec, sorted by position. Never imports Keras.
 
@@ -72,15 +81,17 @@ def validate(
     checked, so one run shows everything. A spec whose structure is sound gets its
     shapes inferred and checked too; ``verbose`` adds an info for each node whose
     shape no static rule covers. A block library (a file with `blocks:` and no
-    `keraspec:`) gets the checks it can have on its own.
+    `keraspec:`) gets the checks it can have on its own. ``allow_modules`` lets the
+    spec name those modules' layer classes; nothing is imported to check them.
     """
     # The spec check_file builds is dropped while the collector is still paused: once it
     # runs again, its first pass would walk every object of the spec (a second, at 100,000
     # nodes) only to find what reference counting frees anyway.
+    registry = Registry.allowing(allow_modules)
     with paused_gc():
         if isinstance(spec_or_path, Spec):
-            return _checks(spec_or_path, verbose=verbose)
-        return _check_file(spec_or_path, params, verbose).diagnostics
+            return _checks(spec_or_path, verbose=verbose, registry=registry)
+        return _check_file(spec_or_path, params, verbose, registry).diagnostics
 
 
 class Checked(NamedTuple):
@@ -91,17 +102,19 @@ class Checked(NamedTuple):
     inference: shapes.Inference | None = None
 
 
-def check_file(path: str | Path, params: Params = None, verbose: bool = False) -> Checked:
+def check_file(
+    path: str | Path, params: Params = None, verbose: bool = False, *, allow_modules: Modules = ()
+) -> Checked:
     """``validate`` of a file, with the spec it describes and its shapes when it has no errors.
 
     The spec is None for an invalid spec and for a block library (nothing to build).
     Commands that go on use this, so a spec is read, expanded and inferred once.
     """
     with paused_gc():  # every stage allocates in proportion to the spec and frees at the end
-        return _check_file(path, params, verbose)
+        return _check_file(path, params, verbose, Registry.allowing(allow_modules))
 
 
-def _check_file(path: str | Path, params: Params, verbose: bool) -> Checked:
+def _check_file(path: str | Path, params: Params, verbose: bool, registry: Registry) -> Checked:
     try:
         doc = load_file(path)
         if is_library(doc.data) and not params:
@@ -112,13 +125,13 @@ def _check_file(path: str | Path, params: Params, verbose: bool) -> Checked:
     spec, found, inference = None, [], None
     try:
         spec = parse_schema(doc)
-        checked, inference = _checked(spec, doc.unresolved, verbose)
+        checked, inference = _checked(spec, doc.unresolved, verbose, registry)
         found += checked
     except SchemaError as e:
         found += e.diagnostics
         if (partial := parse_partial(doc, e.paths)) is not None:
             partial_spec, dropped = partial
-            found += _checks(partial_spec, dropped | doc.unresolved)
+            found += _checks(partial_spec, dropped | doc.unresolved, registry=registry)
     found = doc.diagnostics + not_already_reported(found, doc)
     if errors_in(found):  # a broken reference also disconnects nodes: say only what is wrong
         spec, inference = None, None
@@ -127,58 +140,72 @@ def _check_file(path: str | Path, params: Params, verbose: bool) -> Checked:
 
 
 def _checks(
-    spec: Spec, unresolved: Unresolved = frozenset(), verbose: bool = False
+    spec: Spec,
+    unresolved: Unresolved = frozenset(),
+    verbose: bool = False,
+    registry: Registry | None = None,
 ) -> list[Diagnostic]:
-    return _checked(spec, unresolved, verbose)[0]
+    return _checked(spec, unresolved, verbose, registry)[0]
 
 
 def _checked(
-    spec: Spec, unresolved: Unresolved = frozenset(), verbose: bool = False
+    spec: Spec,
+    unresolved: Unresolved = frozenset(),
+    verbose: bool = False,
+    registry: Registry | None = None,
 ) -> tuple[list[Diagnostic], shapes.Inference | None]:
     """Every check of a spec, and its inference when the graph was sound enough for one."""
-    found, inference = _structure(spec, unresolved), None
+    found, inference = _structure(spec, unresolved, registry), None
     if not unresolved and not errors_in(found):  # shapes need a whole, sound graph
-        inference = shapes.infer(lowering.lower(spec))
+        inference = shapes.infer(lowering.lower(spec, registry))
         found += inference.diagnostics + (inference.unchecked if verbose else [])
     return sorted(dict.fromkeys(found), key=sort_key), inference
 
 
-def _structure(spec: Spec, unresolved: Unresolved = frozenset()) -> list[Diagnostic]:
+def _structure(
+    spec: Spec, unresolved: Unresolved = frozenset(), registry: Registry | None = None
+) -> list[Diagnostic]:
     """Everything but shapes: arguments against the catalog, and the graph."""
-    return catalog_check.check(spec) + graph.check(spec, unresolved)
+    return catalog_check.check(spec, registry) + graph.check(spec, unresolved)
 
 
-def infer(spec_or_path: Spec | str | Path) -> shapes.Inference:
+def infer(spec_or_path: Spec | str | Path, *, allow_modules: Modules = ()) -> shapes.Inference:
     """Every node's output shapes, dtypes and parameters, inferred without Keras.
 
     Raises ``SpecError`` when the spec has errors (shape errors included).
     """
-    spec = _as_spec(spec_or_path)
-    require_valid(_structure(spec))
-    inference = shapes.infer(lowering.lower(spec))
+    spec, registry = _as_spec(spec_or_path), Registry.allowing(allow_modules)
+    require_valid(_structure(spec, registry=registry))
+    inference = shapes.infer(lowering.lower(spec, registry))
     require_valid(inference.diagnostics)
     return inference
 
 
-def lower(spec_or_path: Spec | str | Path) -> Program:
+def lower(spec_or_path: Spec | str | Path, *, allow_modules: Modules = ()) -> Program:
     """The checked IR of a spec; raises ``SpecError`` when it has errors."""
-    found, inference = _checked(_as_spec(spec_or_path))
+    found, inference = _checked(_as_spec(spec_or_path), registry=Registry.allowing(allow_modules))
     require_valid(found)
     assert inference is not None  # a spec without errors was inferred
     return inference.program
 
 
-def build(spec_or_path: Spec | str | Path, compile: bool = True) -> keras.Model:
-    """The Keras functional model a spec describes, compiled when it has ``compile:``."""
+def build(
+    spec_or_path: Spec | str | Path, compile: bool = True, *, allow_modules: Modules = ()
+) -> keras.Model:
+    """The Keras functional model a spec describes, compiled when it has ``compile:``.
+
+    Custom layer classes are imported here, and only those the spec names that are
+    registered (entry points in group ``keraspec.layers``, or ``allow_modules``).
+    """
     try:
         from .emit.keras_model import build_model
     except ModuleNotFoundError as e:  # the [tensorflow] extra is not installed
         message = f"{e.name} is not installed: {INSTALL_KERAS}"
         raise ModuleNotFoundError(message, name=e.name) from e
-    return build_model(lower(spec_or_path), compile=compile)
+    return build_model(lower(spec_or_path, allow_modules=allow_modules), compile=compile)
 
 
-def to_python(spec_or_path: Spec | str | Path) -> str:
+def to_python(spec_or_path: Spec | str | Path, *, allow_modules: Modules = ()) -> str:
     """Python source that builds the same model as ``build``, without keraspec. Never imports Keras.
 
     A module in the Keras guides' functional style: ``build_model()`` returns the model,
@@ -186,10 +213,10 @@ def to_python(spec_or_path: Spec | str | Path) -> str:
     """
     from .emit.python_source import to_source
 
-    return to_source(lower(spec_or_path))
+    return to_source(lower(spec_or_path, allow_modules=allow_modules))
 
 
-def build_errors(spec: Spec) -> list[Diagnostic]:
+def build_errors(spec: Spec, *, allow_modules: Modules = ()) -> list[Diagnostic]:
     """What building ``spec`` with Keras reports, located at the nodes (``[]`` if it builds).
 
     For specs that validate: what only Keras can find, such as mismatched shapes.
@@ -197,7 +224,7 @@ def build_errors(spec: Spec) -> list[Diagnostic]:
     import keras
 
     try:
-        build(spec)
+        build(spec, allow_modules=allow_modules)
     except SpecError as e:
         return e.diagnostics
     finally:

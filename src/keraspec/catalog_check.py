@@ -11,6 +11,7 @@ from typing import Any
 
 from . import arguments, catalog
 from .catalog import DENIED_LAYERS
+from .custom_layers import Registry
 from .diagnostics import Diagnostic, did_you_mean, written_as
 from .parse import DataPath, Reporter, leaves, source_of
 from .schema import REFERENCE_PATTERN, Node, ObjectSpec, Spec
@@ -43,11 +44,12 @@ _MAPPING_HINT = (
 @dataclass(kw_only=True)
 class Checker(Reporter):
     spec: Spec
+    registry: Registry = field(default_factory=Registry)  # custom layer classes it may name
     tensor_names: set[str] = field(default_factory=set)  # inputs and nodes of the model at hand
 
 
-def check(spec: Spec) -> list[Diagnostic]:
-    c = Checker(source_of(spec), spec=spec)
+def check(spec: Spec, registry: Registry | None = None) -> list[Diagnostic]:
+    c = Checker(source_of(spec), spec=spec, registry=registry or Registry())
     _check_input_dtypes(c, spec)
     for name, layer in spec.layers.items():
         _check_layer(c, layer.type, layer.args, ("layers", name), f"shared layer `{name}`")
@@ -102,8 +104,13 @@ def _check_layer(c: Checker, type_: str, args: dict[str, Any], path: DataPath, w
         c.error((*path, "type"), "E212", f"{who}: layer type `{type_}` is not allowed: {reason}")
         return False
     if type_ not in catalog.classes("layers"):
+        if c.registry.lookup(type_) is not None:
+            _check_custom_args(c, args, path, who)
+            return True
         # `keras.layers.Dense` → `Dense`: types are bare class names, never import paths.
         hint = did_you_mean(type_.rsplit(".", 1)[-1], catalog.layer_names())
+        if hint is None and "." in type_:
+            hint = c.registry.hint(type_) or None
         c.error((*path, "type"), "E210", f"{who}: unknown layer type `{type_}`", hint)
         return False
     _check_args(c, args, catalog.layer_args(type_), path, f"{who} ({type_})")
@@ -137,6 +144,16 @@ def _check_args(
     for arg, info in known.items():
         if info.get("required") and arg not in args:
             c.key_error(path, "E214", f"{who}: missing required argument `{arg}`")
+
+
+def _check_custom_args(c: Checker, args: dict[str, Any], path: DataPath, who: str) -> None:
+    """A custom class's arguments: its signature is unknown without importing it, but
+    names that take Keras objects (initializers, activations ...) are checked as usual."""
+    for arg, value in args.items():
+        if arg in RESERVED_ARGS:
+            c.key_error((*path, arg), "E213", f"{who}: `{arg}` is set by keraspec from the id")
+        else:
+            _check_value(c, str(arg), value, (*path, arg), who)
 
 
 def _check_value(c: Checker, arg: str, value: Any, path: DataPath, who: str) -> None:

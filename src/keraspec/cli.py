@@ -24,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import api
+from .custom_layers import check_module_name
 from .diagnostics import Diagnostic, Severity, SpecError, errors_in
 from .loader import load_value
 from .render import FORMATS, render, tally, text_block
@@ -110,6 +111,33 @@ set_option = click.option(
 )
 
 
+ALLOWED_MODULES = "keraspec.allow_modules"  # in click's ctx.meta, for every stage to read
+
+
+def remember_allowed_modules(ctx: click.Context, _param: Any, value: tuple[str, ...]) -> None:
+    try:
+        modules = tuple(check_module_name(name) for name in value)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--allow-module") from None
+    ctx.meta[ALLOWED_MODULES] = modules
+
+
+allow_option = click.option(
+    "--allow-module",
+    multiple=True,
+    metavar="MODULE",
+    expose_value=False,
+    callback=remember_allowed_modules,
+    help="Let specs name MODULE's layer classes as `type: MODULE.Class` (repeatable). "
+    "Checking imports nothing; building imports MODULE.",
+)
+
+
+def allowed_modules() -> tuple[str, ...]:
+    """The ``--allow-module`` values of the command running now."""
+    return click.get_current_context().meta.get(ALLOWED_MODULES, ())
+
+
 class KeraspecGroup(click.Group):
     """Turns an unexpected exception into a short message and exit code 3."""
 
@@ -149,6 +177,7 @@ def cli() -> None:
     "-v", "--verbose", is_flag=True, help="Also list nodes whose shapes no static rule checks."
 )
 @set_option
+@allow_option
 def validate(
     specs: tuple[str, ...],
     fmt: str,
@@ -167,10 +196,10 @@ def validate(
         import_keras()
     found: list[Diagnostic] = []
     for path in paths:
-        spec, static, _ = api.check_file(path, params, verbose)
+        spec, static, _ = api.check_file(path, params, verbose, allow_modules=allowed_modules())
         found += static
         if build and spec is not None:  # valid, and not a block library
-            found += api.build_errors(spec)
+            found += api.build_errors(spec, allow_modules=allowed_modules())
     print_diagnostics(found, fmt)
     warnings = [d for d in found if d.severity is Severity.WARNING]
     failed = errors_in(found) or (strict and warnings)
@@ -183,7 +212,8 @@ def validate(
 def load_or_exit(path: Path, params: dict[str, Any]) -> api.Checked:
     """The checked spec at ``path`` (with its inferred shapes), or its diagnostics
     printed and exit 1."""
-    checked = api.check_file(path, params)  # warnings of expansion included
+    # Warnings of expansion included.
+    checked = api.check_file(path, params, allow_modules=allowed_modules())
     spec, diagnostics = checked.spec, checked.diagnostics
     print_diagnostics(diagnostics, console=err)
     if spec is None:
@@ -237,7 +267,7 @@ def import_keras() -> None:
 def build_or_exit(spec: api.Spec, compile: bool) -> Any:
     import_keras()
     try:
-        return api.build(spec, compile=compile)
+        return api.build(spec, compile=compile, allow_modules=allowed_modules())
     except SpecError as e:
         exit_invalid(e.diagnostics)
 
@@ -253,6 +283,7 @@ def exit_invalid(diagnostics: list[Diagnostic]) -> None:
 @output_option("Where to write the model (a .keras file). Default: SPEC's name with .keras, here.")
 @click.option("--summary", is_flag=True, help="Print the Keras model summary.")
 @set_option
+@allow_option
 def compile_command(spec: Path, output: Path | None, summary: bool, params: dict[str, Any]) -> None:
     """Build SPEC with Keras and save it as a .keras file."""
     output = output or Path(spec.stem + ".keras")
@@ -314,6 +345,7 @@ def replace_atomically(output: Path, write: Callable[[str], Any], suffix: str = 
 @click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @output_option("Write the module here (a .py file). Default: print it.")
 @set_option
+@allow_option
 def codegen(spec: Path, output: Path | None, params: dict[str, Any]) -> None:
     """Print Python source that builds SPEC's model with plain Keras (no TensorFlow needed).
 
@@ -353,6 +385,7 @@ def schema(output: Path | None) -> None:
 @cli.command()
 @click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @set_option
+@allow_option
 def expand(spec: Path, params: dict[str, Any]) -> None:
     """Print SPEC fully expanded: params, repeats, blocks and includes resolved.
 
@@ -364,6 +397,7 @@ def expand(spec: Path, params: dict[str, Any]) -> None:
 @cli.command()
 @click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @set_option
+@allow_option
 def summary(spec: Path, params: dict[str, Any]) -> None:
     """A table of SPEC's nodes: layer type, inputs, output shape and parameters.
 
@@ -399,6 +433,7 @@ def summary(spec: Path, params: dict[str, Any]) -> None:
     help="Draw each block use's nodes, and each sub-model's graph, as a group.",
 )
 @set_option
+@allow_option
 def draw(
     spec: Path, output: Path | None, fmt: str | None, expand: bool, params: dict[str, Any]
 ) -> None:

@@ -8,7 +8,7 @@ back at the spec. Nothing here imports beyond the standard library.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -100,15 +100,51 @@ class CompileIR:
 
 
 @dataclass(frozen=True)
+class CustomLayer:
+    """A project's own layer class, registered for specs to name (see ``custom_layers``)."""
+
+    type: str  # as a spec writes it: `LayerScale` or `mypkg.layers.LayerScale`
+    module: str
+    attribute: str
+    origin: str  # how it was registered, for messages
+
+
+@dataclass(frozen=True)
 class Program:
     name: str
     layers: tuple[SharedLayer, ...]
     submodels: tuple[GraphIR, ...]  # callees before callers
     main: GraphIR
     compile: CompileIR | None
+    # The custom layer classes the program uses, by ``type``; everything else is Keras's.
+    custom_layers: Mapping[str, CustomLayer] = field(default_factory=dict)
 
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def layer_types(program: Program) -> set[str]:
+    """Every layer class a program constructs: called, shared, or nested in an argument."""
+    found: set[str] = set()
+    stack: list[Any] = [
+        program.layers,
+        [c for g in (*program.submodels, program.main) for c in g.calls],
+    ]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Call):
+            if item.kind == "new_layer":
+                found.add(item.target)
+            stack.append(item.config)
+        elif isinstance(item, (SharedLayer, KerasObject)):
+            if not isinstance(item, KerasObject) or item.kind == "layers":
+                found.add(item.type)
+            stack.append(item.config)
+        elif isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return found
 
 
 def freeze(value: Any) -> Any:

@@ -5,22 +5,26 @@ Runs only on specs that ``graph.check`` and ``catalog_check`` found no errors in
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import networkx as nx
 
 from . import catalog
+from .custom_layers import Registry
 from .graph import model_call_graph, parse_reference
 from .graph import topological_order as dependency_order
 from .ir import (
     Call,
     CompileIR,
+    CustomLayer,
     GraphIR,
     InputDecl,
     KerasObject,
     Program,
     SharedLayer,
     freeze,
+    layer_types,
 )
 from .loader import SourceMap
 from .parse import DataPath, leaves, source_of
@@ -30,8 +34,8 @@ from .schema import Graph, Node, ObjectSpec, Spec
 CALL_KINDS = {"type": "new_layer", "layer": "shared_layer", "model": "model", "op": "op"}
 
 
-def lower(spec: Spec) -> Program:
-    """The IR of a spec without errors."""
+def lower(spec: Spec, registry: Registry | None = None) -> Program:
+    """The IR of a spec without errors; ``registry`` has the custom classes it may name."""
     source = source_of(spec)
     layers = tuple(
         SharedLayer(name, layer.type, layer_config(layer.args), source.key(("layers", name)))
@@ -43,7 +47,15 @@ def lower(spec: Spec) -> Program:
         for name in callees_first
     )
     main = _lower_graph(spec, spec, spec.name, (), source)
-    return Program(spec.name, layers, subs, main, _lower_compile(spec))
+    program = Program(spec.name, layers, subs, main, _lower_compile(spec))
+    return replace(program, custom_layers=_custom_layers(program, registry))
+
+
+def _custom_layers(program: Program, registry: Registry | None) -> dict[str, CustomLayer]:
+    """The registered classes a program names (all others are in the catalog)."""
+    custom = sorted(layer_types(program) - set(catalog.classes("layers")))
+    found = {type_: registry.lookup(type_) for type_ in custom} if registry else {}
+    return {type_: layer for type_, layer in found.items() if layer is not None}
 
 
 def topological_order(graph: Graph) -> list[str]:

@@ -14,8 +14,9 @@ from typing import Any
 import keras
 
 from .. import catalog
+from ..custom_layers import load_class
 from ..diagnostics import Diagnostic, Location, SpecError
-from ..ir import Call, CompileIR, GraphIR, KerasObject, Program, TensorRef, thaw
+from ..ir import Call, CompileIR, CustomLayer, GraphIR, KerasObject, Program, TensorRef, thaw
 
 KERAS_MODULES = {
     "initializers": keras.initializers,
@@ -108,7 +109,8 @@ class ModelBuilder:
         return self.shared[name]
 
     def make_layer(self, type_: str, config: Mapping[str, Any], name: str | None = None) -> Any:
-        cls = _allowed(keras.layers, "layers", type_)
+        custom = self.program.custom_layers.get(type_)
+        cls = _custom_class(custom) if custom else _allowed(keras.layers, "layers", type_)
         args = {k: self.argument(k, v) for k, v in config.items()}
         return cls(**args, name=name) if name else cls(**args)
 
@@ -170,6 +172,14 @@ def _allowed(module: Any, kind: str, name: str) -> Any:
     if name not in catalog.classes(kind):
         raise ValueError(f"`{name}` is not in the catalog's {kind}")
     return getattr(module, name)
+
+
+def _custom_class(layer: CustomLayer) -> type[keras.layers.Layer]:
+    """A registered class: its module is imported now, and it must be a Keras layer."""
+    cls = load_class(layer)
+    if not (isinstance(cls, type) and issubclass(cls, keras.layers.Layer)):
+        raise TypeError(f"`{layer.type}` ({layer.origin}) is not a Keras layer class")
+    return cls
 
 
 def _op(name: str) -> Any:

@@ -26,6 +26,7 @@ from ..ir import (
     Program,
     SharedLayer,
     TensorRef,
+    layer_types,
 )
 
 WIDTH = 88  # ruff's default line length
@@ -143,23 +144,21 @@ class SourceWriter:
     def __init__(self, program: Program):
         self.program = program
         self.graphs = {graph.name: graph for graph in program.submodels}
-        self.functions = Names()
+        # `import mypkg.layers` binds `mypkg`: no variable may take that name.
+        custom_modules = {layer.module for layer in program.custom_layers.values()}
+        self.custom_imports = [f"import {module}" for module in sorted(custom_modules)]
+        self.functions = Names(RESERVED | {m.partition(".")[0] for m in custom_modules})
         for graph in program.submodels:
             self.functions.add(graph.name, graph.name)
         self.uses_ops = any(c.kind == "op" for g in self.all_graphs() for c in g.calls)
-        self.uses_layers = any(self.layer_calls(g) for g in self.all_graphs()) or bool(
-            program.layers
-        )
+        self.uses_layers = bool(layer_types(program) - set(program.custom_layers))
 
     def all_graphs(self) -> list[GraphIR]:
         return [*self.program.submodels, self.program.main]
 
-    def layer_calls(self, graph: GraphIR) -> bool:
-        return any(c.kind == "new_layer" for c in graph.calls)
-
     def module(self) -> str:
         header = '"""A Keras model, written by `keraspec codegen`: build_model() returns it."""'
-        imports = ["import keras"]
+        imports = sorted({"import keras", *self.custom_imports})
         if self.uses_layers or self.uses_ops:
             used = [m for m, on in (("layers", self.uses_layers), ("ops", self.uses_ops)) if on]
             imports.append(f"from keras import {', '.join(used)}")
@@ -316,7 +315,9 @@ class SourceWriter:
         args += [keyword_arg(k, self.argument(k, v, names)) for k, v in items.items()]
         if name:
             args.append(keyword_arg("name", string(name)))
-        return Group(f"layers.{type_}(", tuple(args), ")")
+        custom = self.program.custom_layers.get(type_)
+        callee = f"{custom.module}.{custom.attribute}" if custom else f"layers.{type_}"
+        return Group(f"{callee}(", tuple(args), ")")
 
     def argument(self, arg: str, value: Any, names: Names) -> Any:
         if isinstance(value, KerasObject):
