@@ -46,6 +46,7 @@ LEVELS = {
     "loader": 2,
     "ir": 1,
     "render": 1,
+    "recursion": 1,
     "schema": 2,
     "parse": 3,
     "expand": 3,

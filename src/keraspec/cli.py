@@ -311,7 +311,12 @@ def check_output_path(output: Path) -> None:
 
 def save_atomically(model: Any, output: Path) -> None:
     """A Keras model saved with no half-written file left on failure."""
-    replace_atomically(output, model.save, suffix=".keras")  # Keras wants the suffix
+    from .recursion import with_room_for  # saving recurses once per layer, as building does
+
+    def save(path: str) -> None:
+        with_room_for(len(model.layers), lambda: model.save(path))
+
+    replace_atomically(output, save, suffix=".keras")  # Keras wants the suffix
 
 
 def write_atomically(data: bytes, output: Path) -> None:

@@ -17,6 +17,7 @@ from .. import catalog
 from ..custom_layers import load_class
 from ..diagnostics import Diagnostic, Location, SpecError
 from ..ir import Call, CompileIR, CustomLayer, GraphIR, KerasObject, Program, TensorRef, thaw
+from ..recursion import with_room_for
 
 KERAS_MODULES = {
     "initializers": keras.initializers,
@@ -29,11 +30,20 @@ KERAS_MODULES = {
 
 
 def build_model(program: Program, compile: bool = True) -> keras.Model:
+    return with_room_for(layer_count(program), lambda: _build(program, compile))
+
+
+def _build(program: Program, compile: bool) -> keras.Model:
     builder = ModelBuilder(program)
     model = builder.build()
     if compile and program.compile is not None:
         builder.compile(model, program.compile)
     return model
+
+
+def layer_count(program: Program) -> int:
+    """Calls in the whole program: a bound on the depth Keras recurses to."""
+    return sum(len(graph.calls) for graph in (*program.submodels, program.main))
 
 
 class ModelBuilder:
