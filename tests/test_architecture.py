@@ -53,6 +53,7 @@ LEVELS = {
     "catalog": 2,  # data generated from Keras; imports nothing of keraspec
     "custom_layers": 3,
     "dump": 3,
+    "fmt": 3,  # `keraspec fmt`: reads with the loader, writes its own layout
     "catalog_check": 4,
     "json_schema": 4,
     "graph": 4,

@@ -34,7 +34,7 @@ def test_site_builds_strictly(tmp_path: Path) -> None:
 
 def test_pre_commit_hooks_run_existing_commands() -> None:
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
-    assert [hook["id"] for hook in hooks] == ["keraspec-validate"]
+    assert [hook["id"] for hook in hooks] == ["keraspec-validate", "keraspec-fmt"]
     for hook in hooks:
         program, command, *_ = hook["entry"].split()
         assert program == "keraspec"
