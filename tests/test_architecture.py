@@ -9,6 +9,8 @@ PACKAGE = Path(__file__).parent.parent / "src" / "keraspec"
 HEAVY = {"keras", "tensorflow"}
 # Modules allowed to import Keras at module level (the emitter), or inside functions.
 EMITTERS = {"emit/keras_model.py"}
+# The importer reads a live keras.Model (a .keras file, a keras.applications model).
+EMITTERS |= {"importer/arguments.py", "importer/keras_model.py", "importer/sources.py"}
 LAZY = {"catalog/generate.py", "summary.py", "api.py", "cli.py"}
 
 
@@ -60,6 +62,7 @@ LEVELS = {
     "lower": 5,
     "shapes": 5,
     "emit": 6,
+    "importer": 6,  # keras.Model → spec; like emit, it may import Keras
     "api": 7,
     "summary": 8,
     "draw": 8,

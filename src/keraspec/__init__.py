@@ -7,7 +7,7 @@ Pipeline (one module per stage, imports in one direction):
 (static inference) → ``emit``.
 """
 
-from .api import build, dumps, infer, load, loads, lower, to_python, validate
+from .api import build, dumps, from_keras, infer, load, loads, lower, to_python, validate
 from .diagnostics import Diagnostic, Note, Severity, SpecError
 from .schema import Spec
 
@@ -21,6 +21,7 @@ __all__ = [
     "SpecError",
     "build",
     "dumps",
+    "from_keras",
     "infer",
     "load",
     "loads",

@@ -216,6 +216,19 @@ def to_python(spec_or_path: Spec | str | Path, *, allow_modules: Modules = ()) -
     return to_source(lower(spec_or_path, allow_modules=allow_modules))
 
 
+def from_keras(model: keras.Model, custom_layers: dict[type, str] | None = None) -> Spec:
+    """The spec of a functional or Sequential Keras model: ``build`` of it is the same model.
+
+    Arguments at their defaults are left out; ids are the Keras layer names, so weights
+    transfer by name. ``custom_layers`` maps extra layer classes to the spec type names
+    they are registered under. Raises ``SpecError`` (E702–E707) naming any layer a spec
+    cannot express: a ``Lambda``, an unmapped custom class, an op outside the allowlist.
+    """
+    from .importer import from_keras as import_model
+
+    return import_model(model, custom_layers)
+
+
 def build_errors(spec: Spec, *, allow_modules: Modules = ()) -> list[Diagnostic]:
     """What building ``spec`` with Keras reports, located at the nodes (``[]`` if it builds).
 

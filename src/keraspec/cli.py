@@ -369,6 +369,38 @@ def codegen(spec: Path, output: Path | None, params: dict[str, Any]) -> None:
     err.print(f"wrote {output}", markup=False)
 
 
+@cli.command(name="import")
+@click.argument("source")
+@output_option("Write the spec here (a .yaml or .yml file). Default: print it.")
+def import_command(source: str, output: Path | None) -> None:
+    """Write the spec of a Keras model: a .keras file or a keras.applications model name.
+
+    SOURCE is a .keras file (loaded with safe_mode, nothing in it runs) or a name such
+    as keras.applications.ResNet50 (built with weights=None). Layer names are kept, so
+    weights transfer by name. See docs/import-and-export.md.
+    """
+    if output is not None and output.suffix not in (".yaml", ".yml"):
+        message = "the output file name must end in `.yaml` or `.yml`"
+        raise click.BadParameter(message, param_hint="-o")
+    import_keras()
+    from .importer import from_keras, load_source
+
+    try:
+        with native_stderr_silenced():  # TensorFlow's C++ notices while a model is built
+            model = load_source(source)
+        text = api.dumps(from_keras(model, source=source))
+    except SpecError as e:
+        exit_invalid(e.diagnostics)
+    found = api.validate(api.loads(text, source=str(output or "<imported spec>")))
+    if errors_in(found):  # a bug: the importer wrote a spec keraspec itself refuses
+        exit_invalid(found)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    write_atomically(text.encode("utf-8"), output)
+    err.print(f"wrote {output}", markup=False)
+
+
 @cli.command()
 @output_option("Write the schema here (default: print it).")
 def schema(output: Path | None) -> None:
