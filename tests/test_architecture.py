@@ -63,6 +63,7 @@ LEVELS = {
     "shapes": 5,
     "emit": 6,
     "importer": 6,  # keras.Model → spec; like emit, it may import Keras
+    "diff": 6,  # compares two inferred programs; no Keras
     "api": 7,
     "summary": 8,
     "draw": 8,

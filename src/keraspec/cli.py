@@ -594,6 +594,86 @@ def drawing_format(output: Path | None, fmt: str | None, suffixes: dict[str, str
     return suffixes[output.suffix.lower()]
 
 
+@cli.command(name="diff")
+@click.argument("old", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True
+)
+@set_option
+@allow_option
+def diff_command(old: Path, new: Path, fmt: str, params: dict[str, Any]) -> None:
+    """Compare the models two specs build, after expansion (no TensorFlow needed).
+
+    Lists inputs, nodes and shared layers added, removed, changed (with their
+    arguments) or renamed, rewired inputs, parameter counts per node and in total,
+    and compile changes. --set applies to both specs. Either side may be a .keras
+    file instead (this needs TensorFlow). Exit code, as GNU diff: 0 the same model,
+    1 different, 2 either side unreadable or invalid (its diagnostics on stderr).
+    See docs/import-and-export.md.
+    """
+    from . import diff as diffing
+
+    through_keras = ".keras" in (old.suffix, new.suffix)
+    if through_keras:
+        import_keras()
+    # Both sides are reported before exiting.
+    sides = [diff_side(path, params, through_keras) for path in (old, new)]
+    if sides[0] is None or sides[1] is None:
+        sys.exit(ExitCode.USAGE)  # "trouble"
+    result = diffing.diff(sides[0], sides[1], old_label=str(old), new_label=str(new))
+    if fmt == "json":
+        click.echo(json.dumps(diffing.to_json(result), indent=2, ensure_ascii=False))
+    else:
+        out.print(diffing.to_text(result))
+    sys.exit(ExitCode.OK if result.equal else ExitCode.INVALID)  # INVALID: "different"
+
+
+def diff_side(
+    path: Path, params: dict[str, Any], through_keras: bool
+) -> api.shapes.Inference | None:
+    """One side of a diff, inferred; or None, with why it cannot be compared on stderr.
+
+    With a .keras file on either side, a spec is built and both sides are read as
+    `keraspec import` reads a model, so that how a spec spells an argument
+    (`kernel_size: 3` or `[3, 3]`, a default written out) makes no difference.
+    """
+    if path.suffix == ".keras":
+        return imported_side(path, None)
+    checked = api.check_file(path, params, allow_modules=allowed_modules())
+    diagnostics = checked.diagnostics
+    print_diagnostics(diagnostics, console=err)  # a valid spec's warnings too
+    if checked.spec is not None:
+        return imported_side(path, checked.spec) if through_keras else checked.inference
+    if not errors_in(diagnostics):  # a block library: read as a spec, it says what it lacks
+        try:
+            api.load(path, params)
+        except SpecError as e:
+            diagnostics = e.diagnostics
+        print_diagnostics(diagnostics, console=err)
+    err.print(f"cannot compare {path}: {tally(diagnostics, 1)}", markup=False)
+    return None
+
+
+def imported_side(path: Path, spec: api.Spec | None) -> api.shapes.Inference | None:
+    """The inferred spec `keraspec import` writes of the .keras file at ``path``, or of
+    ``spec`` built with Keras (uncompiled: a .keras file is loaded without its compile)."""
+    from .importer import from_keras, load_source
+
+    try:
+        with native_stderr_silenced():  # TensorFlow's C++ notices while a model is built
+            if spec is None:
+                model = load_source(str(path))
+            else:
+                model = api.build(spec, compile=False, allow_modules=allowed_modules())
+        text = api.dumps(from_keras(model, source=str(path)))
+        return api.infer(api.loads(text, source=f"{path} (imported)"))
+    except SpecError as e:
+        print_diagnostics(e.diagnostics, console=err)
+        err.print(f"cannot compare {path}: {tally(e.diagnostics, 1)}", markup=False)
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         # Without standalone mode click returns ctx.exit codes instead of exiting.
