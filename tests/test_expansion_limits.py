@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
 import keraspec
 from keraspec.cli import ExitCode, main
+from keraspec.expand import expand
+from keraspec.expand.estimate import smallest_expansion
+from keraspec.limits import Limits
+from keraspec.loader import load_file
 from spec_files import HEAD, spec
+
+ROOT = Path(__file__).parent.parent
+SPEC_FILES = [
+    *sorted(ROOT.glob("specs/**/*.yaml")),
+    *sorted(ROOT.glob("tests/cases/valid/*.yaml")),
+    *sorted(ROOT.glob("docs/examples/*.yaml")),
+]
 
 
 def test_huge_repeat_stops_at_the_node_limit(tmp_path: Path) -> None:
@@ -19,9 +31,47 @@ def test_huge_repeat_stops_at_the_node_limit(tmp_path: Path) -> None:
         "inputs: {x: {shape: [4]}}\nnodes: {u: {block: b, inputs: x, repeat: 10000}}\n"
         "outputs: u\n",
     )
-    found = keraspec.validate(path)
-    assert [d.code for d in found] == ["E513"]
-    assert found[0].message == "the spec expands to more than 100,000 nodes"
+    started = time.perf_counter()
+    [d] = keraspec.validate(path)
+    assert time.perf_counter() - started < 0.5  # estimated before expanding one node
+    assert str(d) == (
+        f"{path}:9:42: E513 the spec would expand to at least 100,000,000 nodes,"
+        " more than the 100,000 allowed"
+    )
+    assert d.hint == "lower a `repeat` count, or raise the limit with --max-nodes"
+
+
+def test_a_repeat_the_estimate_cannot_read_stops_while_expanding(tmp_path: Path) -> None:
+    """`${n + 0}` could be anything before it is evaluated: the count while expanding stops it."""
+    path = spec(
+        tmp_path,
+        "keraspec: 1\nname: big\nparams: {n: 10000}\nblocks:\n  b:\n    inputs: x\n"
+        "    nodes: {d: {type: Dense, units: 1, inputs: x, repeat: '${n + 0}'}}\n"
+        "    outputs: d\ninputs: {x: {shape: [4]}}\n"
+        "nodes: {u: {block: b, inputs: x, repeat: '${n + 0}'}}\noutputs: u\n",
+    )
+    [d] = keraspec.validate(path)
+    assert (d.code, d.message) == ("E513", "the spec expands to more than 100,000 nodes")
+
+
+def test_the_node_limit_is_the_callers_to_set(tmp_path: Path) -> None:
+    text = HEAD + "nodes:\n  d: {type: Dense, units: 1, inputs: x, repeat: 30}\noutputs: d\n"
+    path = spec(tmp_path, text)
+    assert keraspec.validate(path, limits=Limits(max_nodes=30)) == []
+    [d] = keraspec.validate(path, limits=Limits(max_nodes=29))
+    assert (d.code, d.line) == ("E513", 5)
+    assert d.message == "the spec would expand to at least 30 nodes, more than the 29 allowed"
+
+
+@pytest.mark.parametrize("path", SPEC_FILES, ids=lambda p: p.name)
+def test_the_estimate_never_exceeds_the_expansion(path: Path) -> None:
+    doc = load_file(path)
+    estimate = smallest_expansion(doc.data, {})
+    flat = expand(doc).data
+    real = len(flat.get("nodes", {})) + sum(
+        len(m["nodes"]) for m in flat.get("models", {}).values()
+    )
+    assert 0 < estimate.nodes <= real
 
 
 def test_long_alias_chains_need_no_stack(tmp_path: Path) -> None:

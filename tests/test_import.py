@@ -133,8 +133,8 @@ def test_convnext_layer_scale_is_a_clear_error() -> None:
     assert [str(d) for d in caught.value.diagnostics] == [
         "convnext_tiny:0:0: E702 layer `convnext_tiny_stage_0_block_0_layer_scale` "
         "(keras.src.applications.convnext.LayerScale) is a custom layer class: register it "
-        'and map it with keraspec.from_keras(model, custom_layers={LayerScale: "LayerScale"}) '
-        "(17 more layers of this class)"
+        "with `--allow-module keras.src.applications.convnext` (allow_modules=[...]) or an "
+        "entry point (17 more layers of this class)"
     ]
     # Mapped, the import goes through, and the downsampling Sequential models are sub-models.
     layer_scale = type(model.get_layer("convnext_tiny_stage_0_block_0_layer_scale"))
@@ -317,8 +317,8 @@ def test_a_custom_layer_class_is_an_error_naming_it() -> None:
     assert [(d.code, d.message) for d in caught.value.diagnostics] == [
         (
             "E702",
-            "layer `scale` (test_import.Scale) is a custom layer class: register it and map it "
-            'with keraspec.from_keras(model, custom_layers={Scale: "Scale"})',
+            "layer `scale` (test_import.Scale) is a custom layer class: register it with "
+            "`--allow-module test_import` (allow_modules=[...]) or an entry point",
         )
     ]
 
@@ -417,3 +417,16 @@ def test_a_subclassed_model_is_an_error() -> None:
             "model: its graph is in Python code, not in Keras's config",
         )
     ]
+
+
+def test_convnext_round_trips_once_its_module_is_allowed() -> None:
+    """ConvNeXtTiny's LayerScale, registered by allowing its module: the same model back."""
+    allowed = ["keras.src.applications.convnext"]
+    model = keras.applications.ConvNeXtTiny(weights=None, input_shape=(32, 32, 3), classes=10)
+    spec = keraspec.from_keras(model, allow_modules=allowed)
+    scale = spec.nodes["convnext_tiny_stage_0_block_0_layer_scale"]
+    assert scale.type == "keras.src.applications.convnext.LayerScale"
+    text = keraspec.dumps(spec)
+    assert keraspec.validate(keraspec.loads(text), allow_modules=allowed) == []
+    assert_same_model(model, keraspec.build(keraspec.loads(text), allow_modules=allowed))
+    keras.backend.clear_session()

@@ -144,7 +144,8 @@ def test_a_custom_layer_in_a_keras_file(capsys, tmp_path: Path) -> None:
         ExitCode.INVALID,
         "",
         f"{source}:0:0: E702 layer `twice` (test_import_cli.Twice) is a custom layer class: "
-        'register it and map it with keraspec.from_keras(model, custom_layers={Twice: "Twice"})\n'
+        "register it with `--allow-module test_import_cli` (allow_modules=[...]) or an entry "
+        "point\n"
         "      hint: a spec names keras.layers classes and registered custom layers only\n"
         "invalid: 1 error, 0 warnings in 1 file\n",
     )

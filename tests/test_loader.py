@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
-from keraspec import loader
 from keraspec.diagnostics import SpecError
+from keraspec.limits import DEFAULT, Limits
 from keraspec.loader import load_file, load_text
 
 
-def codes(text: str) -> list[tuple[str, int, int]]:
+def codes(text: str, limits: Limits = DEFAULT) -> list[tuple[str, int, int]]:
     with pytest.raises(SpecError) as info:
-        load_text(text, "t.yaml")
+        load_text(text, "t.yaml", limits)
     return [(d.code, d.line, d.column) for d in info.value.diagnostics]
 
 
@@ -80,13 +81,30 @@ def test_alias_bomb_is_refused_quickly() -> None:
     assert [c for c, *_ in found] == ["E106"]
 
 
-def test_the_value_limit_counts_what_aliases_add_not_what_is_written(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(loader, "MAX_VALUES", 10)
+def test_the_value_limit_counts_what_aliases_add_not_what_is_written() -> None:
+    ten = Limits(max_alias_values=10)
     written = "".join(f"n{i}: {{type: Dense, units: 8}}\n" for i in range(10))
-    assert len(load_text(written).data) == 10  # 70 values, all written out
-    assert codes("a: &a [1, 2, 3, 4]\nb: [*a, *a, *a]\n") == [("E106", 1, 1)]  # 15 added
+    assert len(load_text(written, limits=ten).data) == 10  # 70 values, all written out
+    assert codes("a: &a [1, 2, 3, 4]\nb: [*a, *a, *a]\n", ten) == [("E106", 1, 1)]  # 15 added
+
+
+def test_depth_and_size_limits_are_the_callers_to_set(tmp_path: Path) -> None:
+    nested = "a: " + "[" * 5 + "]" * 5 + "\n"
+    assert load_text(nested, limits=Limits(max_depth=5)).data == {"a": [[[[[]]]]]}
+    assert codes(nested, Limits(max_depth=4)) == [("E107", 1, 8)]  # the 5th bracket
+    spec = tmp_path / "big.yaml"
+    spec.write_text("".join(f"a{i:03}: 1\n" for i in range(125)))  # 1,000 bytes
+    assert len(load_file(spec, Limits(max_file_size=1000)).data) == 125
+    with pytest.raises(SpecError) as info:
+        load_file(spec, Limits(max_file_size=999))
+    [d] = info.value.diagnostics
+    assert str(d) == f"{spec}:1:1: E109 the file is larger than 999 bytes"
+    assert d.hint == "raise the limit with --max-file-size if the spec is meant to be this big"
+
+
+def test_a_limit_must_be_a_positive_integer() -> None:
+    with pytest.raises(ValueError, match="max_params must be a positive integer; received 0"):
+        Limits(max_params=0)
 
 
 @pytest.mark.parametrize(

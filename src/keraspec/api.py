@@ -17,6 +17,7 @@ from .diagnostics import Diagnostic, SpecError, errors_in, one_per_place, sort_k
 from .dump import dumps
 from .expand import check_library, expand, is_library
 from .ir import Program
+from .limits import DEFAULT, Limits
 from .loader import load_file, load_text, paused_gc
 from .parse import (
     SchemaError,
@@ -55,17 +56,36 @@ INSTALL_KERAS = 'pip install "keraspec[tensorflow]"'  # what a build without Ker
 CONSEQUENTIAL = frozenset({"W320", "W321"})
 
 
-def load(path: str | Path, params: Params = None) -> Spec:
+class Policy(NamedTuple):
+    """What whoever runs keraspec allows a spec: see docs/security.md."""
+
+    registry: Registry = Registry()  # custom layer classes it may name
+    allow_files: bool = False  # layer arguments that read files (`vocabulary: vocab.txt`)
+    limits: Limits = DEFAULT  # what checking and building it may cost
+
+    @classmethod
+    def of(cls, allow_modules: Modules, allow_files: bool, limits: Limits | None) -> Policy:
+        return cls(Registry.allowing(allow_modules), allow_files, limits or DEFAULT)
+
+
+DEFAULT_POLICY = Policy()  # Keras's own classes only, no files, the default limits
+
+
+def load(path: str | Path, params: Params = None, *, limits: Limits | None = None) -> Spec:
     """Read, expand and schema-check a spec file; raises ``SpecError`` with located diagnostics.
 
     ``params`` override the spec's ``params:`` defaults (see docs/composition.md).
     """
-    return parse(expand(load_file(path), params))
+    limits = limits or DEFAULT
+    return parse(expand(load_file(path, limits), params, limits))
 
 
-def loads(text: str, source: str = "<string>", params: Params = None) -> Spec:
+def loads(
+    text: str, source: str = "<string>", params: Params = None, *, limits: Limits | None = None
+) -> Spec:
     """Like ``load``, from text; ``source`` names it in diagnostics."""
-    return parse(expand(load_text(text, source), params))
+    limits = limits or DEFAULT
+    return parse(expand(load_text(text, source, limits), params, limits))
 
 
 def validate(
@@ -74,6 +94,8 @@ def validate(
     verbose: bool = False,
     *,
     allow_modules: Modules = (),
+    allow_files: bool = False,
+    limits: Limits | None = None,
 ) -> list[Diagnostic]:
     """Every error and warning in a spec, sorted by position. Never imports Keras.
 
@@ -82,16 +104,18 @@ def validate(
     shapes inferred and checked too; ``verbose`` adds an info for each node whose
     shape no static rule covers. A block library (a file with `blocks:` and no
     `keraspec:`) gets the checks it can have on its own. ``allow_modules`` lets the
-    spec name those modules' layer classes; nothing is imported to check them.
+    spec name those modules' layer classes (nothing is imported to check them),
+    ``allow_files`` lets layer arguments name files, and ``limits`` bounds what the
+    spec may cost (docs/security.md).
     """
     # The spec check_file builds is dropped while the collector is still paused: once it
     # runs again, its first pass would walk every object of the spec (a second, at 100,000
     # nodes) only to find what reference counting frees anyway.
-    registry = Registry.allowing(allow_modules)
+    policy = Policy.of(allow_modules, allow_files, limits)
     with paused_gc():
         if isinstance(spec_or_path, Spec):
-            return _checks(spec_or_path, verbose=verbose, registry=registry)
-        return _check_file(spec_or_path, params, verbose, registry).diagnostics
+            return _checks(spec_or_path, verbose=verbose, policy=policy)
+        return _check_file(spec_or_path, params, verbose, policy).diagnostics
 
 
 class Checked(NamedTuple):
@@ -103,7 +127,13 @@ class Checked(NamedTuple):
 
 
 def check_file(
-    path: str | Path, params: Params = None, verbose: bool = False, *, allow_modules: Modules = ()
+    path: str | Path,
+    params: Params = None,
+    verbose: bool = False,
+    *,
+    allow_modules: Modules = (),
+    allow_files: bool = False,
+    limits: Limits | None = None,
 ) -> Checked:
     """``validate`` of a file, with the spec it describes and its shapes when it has no errors.
 
@@ -111,27 +141,28 @@ def check_file(
     Commands that go on use this, so a spec is read, expanded and inferred once.
     """
     with paused_gc():  # every stage allocates in proportion to the spec and frees at the end
-        return _check_file(path, params, verbose, Registry.allowing(allow_modules))
+        policy = Policy.of(allow_modules, allow_files, limits)
+        return _check_file(path, params, verbose, policy)
 
 
-def _check_file(path: str | Path, params: Params, verbose: bool, registry: Registry) -> Checked:
+def _check_file(path: str | Path, params: Params, verbose: bool, policy: Policy) -> Checked:
     try:
-        doc = load_file(path)
+        doc = load_file(path, policy.limits)
         if is_library(doc.data) and not params:
             return Checked(None, sorted(check_library(doc), key=sort_key))
-        doc = expand(doc, params)
+        doc = expand(doc, params, policy.limits)
     except SpecError as e:
         return Checked(None, sorted(e.diagnostics, key=sort_key))
     spec, found, inference = None, [], None
     try:
         spec = parse_schema(doc)
-        checked, inference = _checked(spec, doc.unresolved, verbose, registry)
+        checked, inference = _checked(spec, doc.unresolved, verbose, policy)
         found += checked
     except SchemaError as e:
         found += e.diagnostics
         if (partial := parse_partial(doc, e.paths)) is not None:
             partial_spec, dropped = partial
-            found += _checks(partial_spec, dropped | doc.unresolved, registry=registry)
+            found += _checks(partial_spec, dropped | doc.unresolved, policy=policy)
     found = doc.diagnostics + not_already_reported(found, doc)
     if errors_in(found):  # a broken reference also disconnects nodes: say only what is wrong
         spec, inference = None, None
@@ -143,69 +174,100 @@ def _checks(
     spec: Spec,
     unresolved: Unresolved = frozenset(),
     verbose: bool = False,
-    registry: Registry | None = None,
+    policy: Policy = DEFAULT_POLICY,
 ) -> list[Diagnostic]:
-    return _checked(spec, unresolved, verbose, registry)[0]
+    return _checked(spec, unresolved, verbose, policy)[0]
 
 
 def _checked(
     spec: Spec,
     unresolved: Unresolved = frozenset(),
     verbose: bool = False,
-    registry: Registry | None = None,
+    policy: Policy = DEFAULT_POLICY,
 ) -> tuple[list[Diagnostic], shapes.Inference | None]:
     """Every check of a spec, and its inference when the graph was sound enough for one."""
-    found, inference = _structure(spec, unresolved, registry), None
+    found, inference = _structure(spec, unresolved, policy), None
     if not unresolved and not errors_in(found):  # shapes need a whole, sound graph
-        inference = shapes.infer(lowering.lower(spec, registry))
+        program = lowering.lower(spec, policy.registry)
+        inference = shapes.infer(program, policy.limits)
         found += inference.diagnostics + (inference.unchecked if verbose else [])
     return sorted(dict.fromkeys(found), key=sort_key), inference
 
 
 def _structure(
-    spec: Spec, unresolved: Unresolved = frozenset(), registry: Registry | None = None
+    spec: Spec, unresolved: Unresolved = frozenset(), policy: Policy = DEFAULT_POLICY
 ) -> list[Diagnostic]:
     """Everything but shapes: arguments against the catalog, and the graph."""
-    return catalog_check.check(spec, registry) + graph.check(spec, unresolved)
+    found = catalog_check.check(spec, policy.registry, policy.allow_files)
+    return found + graph.check(spec, unresolved)
 
 
-def infer(spec_or_path: Spec | str | Path, *, allow_modules: Modules = ()) -> shapes.Inference:
+def infer(
+    spec_or_path: Spec | str | Path,
+    *,
+    allow_modules: Modules = (),
+    allow_files: bool = False,
+    limits: Limits | None = None,
+) -> shapes.Inference:
     """Every node's output shapes, dtypes and parameters, inferred without Keras.
 
     Raises ``SpecError`` when the spec has errors (shape errors included).
     """
-    spec, registry = _as_spec(spec_or_path), Registry.allowing(allow_modules)
-    require_valid(_structure(spec, registry=registry))
-    inference = shapes.infer(lowering.lower(spec, registry))
+    policy = Policy.of(allow_modules, allow_files, limits)
+    spec = _as_spec(spec_or_path, policy)
+    require_valid(_structure(spec, policy=policy))
+    inference = shapes.infer(lowering.lower(spec, policy.registry), policy.limits)
     require_valid(inference.diagnostics)
     return inference
 
 
-def lower(spec_or_path: Spec | str | Path, *, allow_modules: Modules = ()) -> Program:
+def lower(
+    spec_or_path: Spec | str | Path,
+    *,
+    allow_modules: Modules = (),
+    allow_files: bool = False,
+    limits: Limits | None = None,
+) -> Program:
     """The checked IR of a spec; raises ``SpecError`` when it has errors."""
-    found, inference = _checked(_as_spec(spec_or_path), registry=Registry.allowing(allow_modules))
+    policy = Policy.of(allow_modules, allow_files, limits)
+    found, inference = _checked(_as_spec(spec_or_path, policy), policy=policy)
     require_valid(found)
     assert inference is not None  # a spec without errors was inferred
     return inference.program
 
 
 def build(
-    spec_or_path: Spec | str | Path, compile: bool = True, *, allow_modules: Modules = ()
+    spec_or_path: Spec | str | Path,
+    compile: bool = True,
+    *,
+    allow_modules: Modules = (),
+    allow_files: bool = False,
+    limits: Limits | None = None,
 ) -> keras.Model:
     """The Keras functional model a spec describes, compiled when it has ``compile:``.
 
     Custom layer classes are imported here, and only those the spec names that are
     registered (entry points in group ``keraspec.layers``, or ``allow_modules``).
+    Nothing is built for a spec over ``limits`` (its parameters are counted first).
     """
     try:
         from .emit.keras_model import build_model
     except ModuleNotFoundError as e:  # the [tensorflow] extra is not installed
         message = f"{e.name} is not installed: {INSTALL_KERAS}"
         raise ModuleNotFoundError(message, name=e.name) from e
-    return build_model(lower(spec_or_path, allow_modules=allow_modules), compile=compile)
+    program = lower(
+        spec_or_path, allow_modules=allow_modules, allow_files=allow_files, limits=limits
+    )
+    return build_model(program, compile=compile)
 
 
-def to_python(spec_or_path: Spec | str | Path, *, allow_modules: Modules = ()) -> str:
+def to_python(
+    spec_or_path: Spec | str | Path,
+    *,
+    allow_modules: Modules = (),
+    allow_files: bool = False,
+    limits: Limits | None = None,
+) -> str:
     """Python source that builds the same model as ``build``, without keraspec. Never imports Keras.
 
     A module in the Keras guides' functional style: ``build_model()`` returns the model,
@@ -213,23 +275,40 @@ def to_python(spec_or_path: Spec | str | Path, *, allow_modules: Modules = ()) -
     """
     from .emit.python_source import to_source
 
-    return to_source(lower(spec_or_path, allow_modules=allow_modules))
+    program = lower(
+        spec_or_path, allow_modules=allow_modules, allow_files=allow_files, limits=limits
+    )
+    return to_source(program)
 
 
-def from_keras(model: keras.Model, custom_layers: dict[type, str] | None = None) -> Spec:
+def from_keras(
+    model: keras.Model,
+    custom_layers: dict[type, str] | None = None,
+    *,
+    allow_modules: Modules = (),
+    source: str | None = None,
+) -> Spec:
     """The spec of a functional or Sequential Keras model: ``build`` of it is the same model.
 
     Arguments at their defaults are left out; ids are the Keras layer names, so weights
-    transfer by name. ``custom_layers`` maps extra layer classes to the spec type names
-    they are registered under. Raises ``SpecError`` (E702–E707) naming any layer a spec
-    cannot express: a ``Lambda``, an unmapped custom class, an op outside the allowlist.
+    transfer by name. A custom layer class is written under its registered name: an
+    entry point in group ``keraspec.layers``, ``MODULE.Class`` for a module in
+    ``allow_modules``, or the name ``custom_layers`` maps it to. Raises ``SpecError``
+    (E700–E707) naming any layer a spec cannot express: a ``Lambda``, an unregistered
+    custom class, an op outside the allowlist.
     """
     from .importer import from_keras as import_model
 
-    return import_model(model, custom_layers)
+    return import_model(model, custom_layers, source, Registry.allowing(allow_modules))
 
 
-def build_errors(spec: Spec, *, allow_modules: Modules = ()) -> list[Diagnostic]:
+def build_errors(
+    spec: Spec,
+    *,
+    allow_modules: Modules = (),
+    allow_files: bool = False,
+    limits: Limits | None = None,
+) -> list[Diagnostic]:
     """What building ``spec`` with Keras reports, located at the nodes (``[]`` if it builds).
 
     For specs that validate: what only Keras can find, such as mismatched shapes.
@@ -237,7 +316,7 @@ def build_errors(spec: Spec, *, allow_modules: Modules = ()) -> list[Diagnostic]
     import keras
 
     try:
-        build(spec, allow_modules=allow_modules)
+        build(spec, allow_modules=allow_modules, allow_files=allow_files, limits=limits)
     except SpecError as e:
         return e.diagnostics
     finally:
@@ -245,5 +324,7 @@ def build_errors(spec: Spec, *, allow_modules: Modules = ()) -> list[Diagnostic]
     return []
 
 
-def _as_spec(spec_or_path: Spec | str | Path) -> Spec:
-    return spec_or_path if isinstance(spec_or_path, Spec) else load(spec_or_path)
+def _as_spec(spec_or_path: Spec | str | Path, policy: Policy = DEFAULT_POLICY) -> Spec:
+    if isinstance(spec_or_path, Spec):
+        return spec_or_path
+    return load(spec_or_path, limits=policy.limits)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 from . import arguments, catalog
@@ -20,6 +21,9 @@ DENIED_REASONS = {
     "Lambda": "it runs arbitrary Python code",
     "TFSMLayer": "it loads a SavedModel from disk",
 }
+# Arguments that take data, which Keras reads from a file (or URL) when given a string.
+FILE_ARGS = frozenset({"vocabulary", "idf_weights", "weights"})
+URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 # Set by keraspec itself: the node id (or shared-layer key) is the Keras layer name.
 RESERVED_ARGS = frozenset({"name"})
 ACTIVATION_ARGS = frozenset({"activation", "recurrent_activation"})
@@ -45,11 +49,15 @@ _MAPPING_HINT = (
 class Checker(Reporter):
     spec: Spec
     registry: Registry = field(default_factory=Registry)  # custom layer classes it may name
+    allow_files: bool = False  # arguments that name files (FILE_ARGS) may do so
     tensor_names: set[str] = field(default_factory=set)  # inputs and nodes of the model at hand
 
 
-def check(spec: Spec, registry: Registry | None = None) -> list[Diagnostic]:
-    c = Checker(source_of(spec), spec=spec, registry=registry or Registry())
+def check(
+    spec: Spec, registry: Registry | None = None, allow_files: bool = False
+) -> list[Diagnostic]:
+    registry = registry or Registry()
+    c = Checker(source_of(spec), spec=spec, registry=registry, allow_files=allow_files)
     _check_input_dtypes(c, spec)
     for name, layer in spec.layers.items():
         _check_layer(c, layer.type, layer.args, ("layers", name), f"shared layer `{name}`")
@@ -136,6 +144,8 @@ def _check_args(
         elif arg not in known:
             hint = SHAPE_ARGS_HINT if arg in SHAPE_ARGS else did_you_mean(str(arg), known)
             c.key_error((*path, arg), "E211", f"{who}: unknown argument `{arg}`", hint)
+        elif arg in FILE_ARGS and isinstance(value, str):
+            _check_file_argument(c, str(arg), value, (*path, arg), who)
         elif message := arguments.problem(str(arg), value, known[arg]):
             received = f"received {arg}={written_as(value)}"
             c.error((*path, arg), "E227", f"{who}: `{arg}` {message}; {received}")
@@ -144,6 +154,19 @@ def _check_args(
     for arg, info in known.items():
         if info.get("required") and arg not in args:
             c.key_error(path, "E214", f"{who}: missing required argument `{arg}`")
+
+
+def _check_file_argument(c: Checker, arg: str, value: str, path: DataPath, who: str) -> None:
+    """A string where Keras takes data or a file: Keras would read that file (or URL)."""
+    if not c.allow_files:
+        message = f"{who}: `{arg}: {value}` would read a file, and specs may not read files"
+        hint = "write the values as a list, or run with --allow-files to let specs name files"
+        c.error(path, "E228", message, hint)
+        return
+    parts = PurePosixPath(value.replace("\\", "/")).parts
+    if URL.match(value) or value.startswith(("/", "~")) or ".." in parts:
+        message = f"{who}: `{arg}: {value}` must be a relative path inside the working directory"
+        c.error(path, "E228", message, "--allow-files lets specs read files below it, no more")
 
 
 def _check_custom_args(c: Checker, args: dict[str, Any], path: DataPath, who: str) -> None:

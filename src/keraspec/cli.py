@@ -6,6 +6,7 @@ a located report and exit 1, never a traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import importlib.util
 import json
@@ -26,6 +27,8 @@ from rich.text import Text
 from . import api
 from .custom_layers import check_module_name
 from .diagnostics import Diagnostic, Severity, SpecError, errors_in
+from .limits import DEFAULT as DEFAULT_LIMITS
+from .limits import Limits, flag
 from .loader import load_value
 from .render import FORMATS, render, tally, text_block
 
@@ -111,31 +114,71 @@ set_option = click.option(
 )
 
 
-ALLOWED_MODULES = "keraspec.allow_modules"  # in click's ctx.meta, for every stage to read
+# What the user allows a spec (docs/security.md), kept in click's ctx.meta by the
+# options below so that every command and stage reads the same.
+POLICY = "keraspec.policy"
+
+
+def remember(key: str, value: Any) -> None:
+    click.get_current_context().meta.setdefault(POLICY, {})[key] = value
 
 
 def remember_allowed_modules(ctx: click.Context, _param: Any, value: tuple[str, ...]) -> None:
     try:
-        modules = tuple(check_module_name(name) for name in value)
+        remember("allow_modules", tuple(check_module_name(name) for name in value))
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--allow-module") from None
-    ctx.meta[ALLOWED_MODULES] = modules
 
 
-allow_option = click.option(
-    "--allow-module",
-    multiple=True,
-    metavar="MODULE",
-    expose_value=False,
-    callback=remember_allowed_modules,
-    help="Let specs name MODULE's layer classes as `type: MODULE.Class` (repeatable). "
-    "Checking imports nothing; building imports MODULE.",
-)
+def remember_limit(ctx: click.Context, param: click.Parameter, value: int | None) -> None:
+    if value is not None:
+        remember(str(param.name), value)
+
+
+def policy_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--allow-module``, ``--allow-files`` and one ``--max-…`` flag per limit."""
+    for field in reversed(dataclasses.fields(Limits)):
+        default = getattr(DEFAULT_LIMITS, field.name)
+        command = click.option(
+            flag(field.name),
+            field.name,
+            type=click.IntRange(min=1),
+            expose_value=False,
+            callback=remember_limit,
+            help=f"Limit (default {default:,}); see docs/security.md.",
+        )(command)
+    command = click.option(
+        "--allow-files",
+        is_flag=True,
+        expose_value=False,
+        callback=lambda _ctx, _param, value: remember("allow_files", value),
+        help="Let layer arguments name files below the working directory (`vocabulary: v.txt`).",
+    )(command)
+    return click.option(
+        "--allow-module",
+        multiple=True,
+        metavar="MODULE",
+        expose_value=False,
+        callback=remember_allowed_modules,
+        help="Let specs name MODULE's layer classes as `type: MODULE.Class` (repeatable). "
+        "Checking imports nothing; building imports MODULE.",
+    )(command)
+
+
+def policy() -> dict[str, Any]:
+    """The allowances and limits of the command running now, as ``api`` keywords."""
+    given = click.get_current_context().meta.get(POLICY, {})
+    limits = {f.name: given[f.name] for f in dataclasses.fields(Limits) if f.name in given}
+    return {
+        "allow_modules": given.get("allow_modules", ()),
+        "allow_files": given.get("allow_files", False),
+        "limits": Limits(**limits),
+    }
 
 
 def allowed_modules() -> tuple[str, ...]:
     """The ``--allow-module`` values of the command running now."""
-    return click.get_current_context().meta.get(ALLOWED_MODULES, ())
+    return policy()["allow_modules"]
 
 
 class KeraspecGroup(click.Group):
@@ -177,7 +220,7 @@ def cli() -> None:
     "-v", "--verbose", is_flag=True, help="Also list nodes whose shapes no static rule checks."
 )
 @set_option
-@allow_option
+@policy_options
 def validate(
     specs: tuple[str, ...],
     fmt: str,
@@ -196,10 +239,10 @@ def validate(
         import_keras()
     found: list[Diagnostic] = []
     for path in paths:
-        spec, static, _ = api.check_file(path, params, verbose, allow_modules=allowed_modules())
+        spec, static, _ = api.check_file(path, params, verbose, **policy())
         found += static
         if build and spec is not None:  # valid, and not a block library
-            found += api.build_errors(spec, allow_modules=allowed_modules())
+            found += api.build_errors(spec, **policy())
     print_diagnostics(found, fmt)
     warnings = [d for d in found if d.severity is Severity.WARNING]
     failed = errors_in(found) or (strict and warnings)
@@ -213,7 +256,7 @@ def load_or_exit(path: Path, params: dict[str, Any]) -> api.Checked:
     """The checked spec at ``path`` (with its inferred shapes), or its diagnostics
     printed and exit 1."""
     # Warnings of expansion included.
-    checked = api.check_file(path, params, allow_modules=allowed_modules())
+    checked = api.check_file(path, params, **policy())
     spec, diagnostics = checked.spec, checked.diagnostics
     print_diagnostics(diagnostics, console=err)
     if spec is None:
@@ -267,7 +310,7 @@ def import_keras() -> None:
 def build_or_exit(spec: api.Spec, compile: bool) -> Any:
     import_keras()
     try:
-        return api.build(spec, compile=compile, allow_modules=allowed_modules())
+        return api.build(spec, compile=compile, **policy())
     except SpecError as e:
         exit_invalid(e.diagnostics)
 
@@ -283,7 +326,7 @@ def exit_invalid(diagnostics: list[Diagnostic]) -> None:
 @output_option("Where to write the model (a .keras file). Default: SPEC's name with .keras, here.")
 @click.option("--summary", is_flag=True, help="Print the Keras model summary.")
 @set_option
-@allow_option
+@policy_options
 def compile_command(spec: Path, output: Path | None, summary: bool, params: dict[str, Any]) -> None:
     """Build SPEC with Keras and save it as a .keras file."""
     output = output or Path(spec.stem + ".keras")
@@ -350,7 +393,7 @@ def replace_atomically(output: Path, write: Callable[[str], Any], suffix: str = 
 @click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @output_option("Write the module here (a .py file). Default: print it.")
 @set_option
-@allow_option
+@policy_options
 def codegen(spec: Path, output: Path | None, params: dict[str, Any]) -> None:
     """Print Python source that builds SPEC's model with plain Keras (no TensorFlow needed).
 
@@ -372,6 +415,7 @@ def codegen(spec: Path, output: Path | None, params: dict[str, Any]) -> None:
 @cli.command(name="import")
 @click.argument("source")
 @output_option("Write the spec here (a .yaml or .yml file). Default: print it.")
+@policy_options
 def import_command(source: str, output: Path | None) -> None:
     """Write the spec of a Keras model: a .keras file or a keras.applications model name.
 
@@ -383,15 +427,17 @@ def import_command(source: str, output: Path | None) -> None:
         message = "the output file name must end in `.yaml` or `.yml`"
         raise click.BadParameter(message, param_hint="-o")
     import_keras()
-    from .importer import from_keras, load_source
+    from .importer import load_source
 
+    allowed = policy()
     try:
         with native_stderr_silenced():  # TensorFlow's C++ notices while a model is built
             model = load_source(source)
-        text = api.dumps(from_keras(model, source=source))
+        spec = api.from_keras(model, allow_modules=allowed["allow_modules"], source=source)
+        text = api.dumps(spec)
     except SpecError as e:
         exit_invalid(e.diagnostics)
-    found = api.validate(api.loads(text, source=str(output or "<imported spec>")))
+    found = api.validate(api.loads(text, source=str(output or "<imported spec>")), **allowed)
     if errors_in(found):  # a bug: the importer wrote a spec keraspec itself refuses
         exit_invalid(found)
     if output is None:
@@ -508,7 +554,7 @@ def rewrite_in_place(path: Path, text: str) -> None:
 @cli.command()
 @click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @set_option
-@allow_option
+@policy_options
 def expand(spec: Path, params: dict[str, Any]) -> None:
     """Print SPEC fully expanded: params, repeats, blocks and includes resolved.
 
@@ -520,7 +566,7 @@ def expand(spec: Path, params: dict[str, Any]) -> None:
 @cli.command()
 @click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @set_option
-@allow_option
+@policy_options
 def summary(spec: Path, params: dict[str, Any]) -> None:
     """A table of SPEC's nodes: layer type, inputs, output shape and parameters.
 
@@ -556,7 +602,7 @@ def summary(spec: Path, params: dict[str, Any]) -> None:
     help="Draw each block use's nodes, and each sub-model's graph, as a group.",
 )
 @set_option
-@allow_option
+@policy_options
 def draw(
     spec: Path, output: Path | None, fmt: str | None, expand: bool, params: dict[str, Any]
 ) -> None:
@@ -601,7 +647,7 @@ def drawing_format(output: Path | None, fmt: str | None, suffixes: dict[str, str
     "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True
 )
 @set_option
-@allow_option
+@policy_options
 def diff_command(old: Path, new: Path, fmt: str, params: dict[str, Any]) -> None:
     """Compare the models two specs build, after expansion (no TensorFlow needed).
 
@@ -640,7 +686,7 @@ def diff_side(
     """
     if path.suffix == ".keras":
         return imported_side(path, None)
-    checked = api.check_file(path, params, allow_modules=allowed_modules())
+    checked = api.check_file(path, params, **policy())
     diagnostics = checked.diagnostics
     print_diagnostics(diagnostics, console=err)  # a valid spec's warnings too
     if checked.spec is not None:
@@ -658,16 +704,17 @@ def diff_side(
 def imported_side(path: Path, spec: api.Spec | None) -> api.shapes.Inference | None:
     """The inferred spec `keraspec import` writes of the .keras file at ``path``, or of
     ``spec`` built with Keras (uncompiled: a .keras file is loaded without its compile)."""
-    from .importer import from_keras, load_source
+    from .importer import load_source
 
+    allowed = policy()
     try:
         with native_stderr_silenced():  # TensorFlow's C++ notices while a model is built
             if spec is None:
                 model = load_source(str(path))
             else:
-                model = api.build(spec, compile=False, allow_modules=allowed_modules())
-        text = api.dumps(from_keras(model, source=str(path)))
-        return api.infer(api.loads(text, source=f"{path} (imported)"))
+                model = api.build(spec, compile=False, **allowed)
+        imported = api.from_keras(model, allow_modules=allowed["allow_modules"], source=str(path))
+        return api.infer(api.loads(api.dumps(imported), source=f"{path} (imported)"), **allowed)
     except SpecError as e:
         print_diagnostics(e.diagnostics, console=err)
         err.print(f"cannot compare {path}: {tally(e.diagnostics, 1)}", markup=False)

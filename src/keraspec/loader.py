@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from .diagnostics import Diagnostic, Location, SpecError
+from .limits import DEFAULT, Limits, flag
 from .scalars import LibyamlComposer, SpecLoader, ambiguity, tuple_syntax
 
 Path_ = tuple[str | int, ...]
@@ -28,12 +29,8 @@ ALLOWED_TAGS = frozenset(
     f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map")
 )
 MERGE_TAG = "tag:yaml.org,2002:merge"
-# Upper bound on the values aliases add to a file once expanded: aliases can multiply
-# a small file ("billion laughs"), so that is measured before anything is built. What
-# is written out is bounded by the file's size (a 100,000-node spec has a million).
-MAX_VALUES = 1_000_000
-# Specs nest a handful of levels; deeper documents are hostile or broken.
-MAX_DEPTH = 64
+# Depth and alias bounds: see limits.Limits (max_depth, max_alias_values).
+MAX_DEPTH = DEFAULT.max_depth
 
 
 # A position as stored: a Location, or a parser's mark (anything with a 0-based line
@@ -114,7 +111,7 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def load_file(path: str | Path) -> Document:
+def load_file(path: str | Path, limits: Limits = DEFAULT) -> Document:
     path = Path(path)
     if path.is_symlink() and not _stays_in_folder(path):
         # A pull request can add `spec.yaml -> /proc/self/environ`: its content
@@ -122,7 +119,7 @@ def load_file(path: str | Path) -> Document:
         message = "cannot read file: it is a symlink to a file outside its folder"
         raise SpecError([Diagnostic.at(Location(str(path), 0, 0), "E001", message)])
     try:
-        raw = path.read_bytes()
+        raw = _read_at_most(path, limits.max_file_size)
     except OSError as e:
         diag = Diagnostic.at(Location(str(path), 0, 0), "E001", f"cannot read file: {e.strerror}")
         raise SpecError([diag]) from e
@@ -133,7 +130,18 @@ def load_file(path: str | Path) -> Document:
         where = _position(before, len(before), SourceMap(str(path), ""))
         diag = Diagnostic.at(where, "E002", "file is not valid UTF-8 text")
         raise SpecError([diag]) from e
-    return load_text(text, str(path))
+    return load_text(text, str(path), limits)
+
+
+def _read_at_most(path: Path, size: int) -> bytes:
+    """The file's bytes; past ``size`` it is refused unread (E109), whatever stat says."""
+    with path.open("rb") as file:
+        raw = file.read(size + 1)
+    if len(raw) > size:
+        message = f"the file is larger than {size:,} bytes"
+        hint = f"raise the limit with {flag('max_file_size')} if the spec is meant to be this big"
+        raise SpecError([Diagnostic.at(Location(str(path), 1, 1), "E109", message, hint)])
+    return raw
 
 
 def _stays_in_folder(path: Path) -> bool:
@@ -143,15 +151,18 @@ def _stays_in_folder(path: Path) -> bool:
         return True
 
 
-def load_text(text: str, source: str = "<string>") -> Document:
+def load_text(text: str, source: str = "<string>", limits: Limits = DEFAULT) -> Document:
     with paused_gc():
-        return _load_text(text, source)
+        return _load_text(text, source, limits)
 
 
-def _load_text(text: str, source: str) -> Document:
+def _load_text(text: str, source: str, limits: Limits) -> Document:
     smap = SourceMap(source, text)
+    if len(text) > limits.max_file_size:  # characters: at least as many bytes
+        message = f"the text is larger than {limits.max_file_size:,} bytes"
+        raise SpecError([Diagnostic.at(smap.at(1, 1), "E109", message)])
     try:
-        node = compose(text)
+        node = compose(text, limits.max_depth)
     except yaml.MarkedYAMLError as e:
         raise SpecError([_yaml_error(e, smap)]) from e
     except yaml.reader.ReaderError as e:
@@ -162,20 +173,19 @@ def _load_text(text: str, source: str) -> Document:
     except yaml.YAMLError as e:
         raise SpecError([Diagnostic.at(smap.at(1, 1), "E100", str(e).splitlines()[0])]) from e
     except RecursionError as e:
-        message = f"the document nests deeper than {MAX_DEPTH} levels"
+        message = f"the document nests deeper than {limits.max_depth} levels"
         raise SpecError([Diagnostic.at(smap.at(1, 1), "E107", message)]) from e
     if node is None:
         raise SpecError([Diagnostic.at(smap.at(1, 1), "E103", "the file is empty")])
     if not isinstance(node, yaml.MappingNode):
         where = smap.mark(node.start_mark)
         raise SpecError([Diagnostic.at(where, "E103", "a spec must be a mapping at the top level")])
-    if "*" in text and (added := added_by_aliases(node)) > MAX_VALUES:
-        message = (
-            f"aliases expand the document by {added:,} values, more than the {MAX_VALUES:,} allowed"
-        )
+    most = limits.max_alias_values
+    if "*" in text and (added := added_by_aliases(node)) > most:
+        message = f"aliases expand the document by {added:,} values, more than the {most:,} allowed"
         hint = "aliases (*name) repeat their anchor's content; use fewer of them"
         raise SpecError([Diagnostic.at(smap.at(1, 1), "E106", message, hint)])
-    builder = _Builder(smap)
+    builder = _Builder(smap, limits.max_depth)
     try:
         data = builder.build(node, ())
     except _TooDeep:
@@ -205,7 +215,7 @@ def load_value(text: str, source: str) -> Any:
     return value
 
 
-def compose(text: str) -> yaml.Node | None:
+def compose(text: str, max_depth: int = MAX_DEPTH) -> yaml.Node | None:
     """The document's node tree, exactly as PyYAML's pure-Python parser makes it.
 
     The pure parser is the reference, so a spec gets the same verdict on every
@@ -217,7 +227,7 @@ def compose(text: str) -> yaml.Node | None:
         try:
             # Nested 64 deep or more, the pure parser may run out of stack (E107 at the
             # start of the file) where libyaml goes on: such a tree is read again.
-            node = _single_node(LibyamlComposer(text, max_depth=MAX_DEPTH))
+            node = _single_node(LibyamlComposer(text, max_depth=max_depth))
         except Exception:  # any objection at all: the pure parser decides, below
             pass
         else:  # a scalar document (E103) is read again: where an empty one is differs
@@ -304,8 +314,9 @@ class _TooDeep(Exception):
 class _Builder:
     """Turns a composed YAML node tree into dicts, lists and scalars, recording positions."""
 
-    def __init__(self, smap: SourceMap):
+    def __init__(self, smap: SourceMap, max_depth: int = MAX_DEPTH):
         self.smap = smap
+        self.max_depth = max_depth
         self.diagnostics: list[Diagnostic] = []
         self.constructor = SpecLoader("")
         self.recoverable: list[Diagnostic] = []
@@ -314,8 +325,8 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
         self.smap.values.setdefault(path, node.start_mark)
-        if len(path) > MAX_DEPTH:
-            self._error(node, "E107", f"the document nests deeper than {MAX_DEPTH} levels")
+        if len(path) > self.max_depth:
+            self._error(node, "E107", f"the document nests deeper than {self.max_depth} levels")
             raise _TooDeep
         if node.tag not in ALLOWED_TAGS:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")

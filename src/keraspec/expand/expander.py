@@ -16,8 +16,10 @@ from typing import Any
 
 from ..diagnostics import Diagnostic, Location, SpecError, did_you_mean
 from ..expr import POISONED, ExprError, bounded, evaluate, kind, size
+from ..limits import DEFAULT, Limits, flag
 from ..loader import Document, SourceMap, load_file, paused_gc
 from . import includes
+from .estimate import smallest_expansion
 from .resolve import Resolver
 from .scope import (
     Alias,
@@ -41,10 +43,11 @@ BLOCK_KEYS = ("params", "inputs", "nodes", "outputs")
 USE_KEYS = ("block", "with", "inputs", "repeat", "prefix", "when")
 GRAPH_KEYS = ("inputs", "nodes", "outputs")
 MAX_REPEAT = 10_000
-MAX_NODES = 100_000  # nodes after expansion
 # Steps of expansion: values copied, nodes and block copies made (dropped ones too).
 # A spec can make work without making nodes (empty blocks, large shared values).
-MAX_WORK = 1_000_000  # about 10 s at most; a plain 100,000-node spec takes half
+# At the default node limit, 1,000,000 steps: about 10 s at most, where a plain
+# 100,000-node spec takes half.
+WORK_PER_NODE = 10
 BLOCK_COST = 10  # a block copy makes a scope and binds parameters: ten values' worth
 MAX_BLOCK_DEPTH = 32  # blocks using blocks
 PLACEHOLDER = re.compile(r"\$\$\{|\$\{([^}]*)\}")
@@ -52,7 +55,7 @@ PREFIX = re.compile(r"[A-Za-z0-9_-]*")
 
 
 class _TooBig(Exception):
-    """Stops an expansion that passed MAX_NODES or MAX_WORK (reported once)."""
+    """Stops an expansion that passed the node limit or its work bound (reported once)."""
 
 
 def needs_expansion(data: Any) -> bool:
@@ -99,18 +102,21 @@ def check_library(doc: Document) -> list[Diagnostic]:
     return doc.diagnostics + expander.diagnostics
 
 
-def expand(doc: Document, params: dict[str, Any] | None = None) -> Document:
+def expand(
+    doc: Document, params: dict[str, Any] | None = None, limits: Limits = DEFAULT
+) -> Document:
     """The flat document for ``doc``; errors are in its ``diagnostics``."""
     if not params and not needs_expansion(doc.data):
         return doc
     with paused_gc():  # its passes over expansion's many objects would cost more than it
-        return Expander(doc, params or {}).run()
+        return Expander(doc, params or {}, limits).run()
 
 
 class Expander:
-    def __init__(self, doc: Document, overrides: dict[str, Any]):
+    def __init__(self, doc: Document, overrides: dict[str, Any], limits: Limits = DEFAULT):
         self.root = SpecFile(doc)
         self.overrides = overrides
+        self.limits = limits
         self.out = SourceMap(doc.source.file, doc.source.text)
         self.diagnostics: list[Diagnostic] = []
         self.reported: set[Diagnostic] = set()
@@ -133,6 +139,7 @@ class Expander:
         env = self.root_params()
         flat: dict[Any, Any] = {}
         try:
+            self.check_estimate()
             for key, value in data.items():
                 src = self.root.src.at(key)
                 self._record(src, (key,))
@@ -151,6 +158,26 @@ class Expander:
         found = self.root.doc.diagnostics + self.diagnostics
         silenced = frozenset((w.file, w.line, w.column) for w in self.failed_at)
         return Document(flat, self.out, found, frozenset(self.unresolved), silenced)
+
+    def check_estimate(self) -> None:
+        """Refuse, before expanding, a spec sure to pass the node limit (nested repeats)."""
+        estimate = smallest_expansion(self.root.doc.data, self.overrides)
+        most = self.limits.max_nodes
+        if estimate.nodes > most and estimate.largest is not None:
+            src = self.root.src
+            for part in estimate.largest:
+                src = src.at(part)
+            body = self.root.doc.data
+            for part in estimate.largest:
+                body = body[part]
+            where = src.at("repeat").value() if "repeat" in body else src.key()
+            message = (
+                f"the spec would expand to at least {estimate.nodes:,} nodes, "
+                f"more than the {most:,} allowed"
+            )
+            hint = f"lower a `repeat` count, or raise the limit with {flag('max_nodes')}"
+            self.error(where, "E513", message, hint)
+            raise _TooBig
 
     def check_unused_blocks(self) -> None:
         """Every block of the spec is checked, used or not; an unused one is a warning."""
@@ -217,10 +244,10 @@ class Expander:
         return POISONED if len(self.failed_at) > failures else result
 
     def step(self, src: Src, cost: int = 1) -> None:
-        """Units of expansion work; past MAX_WORK the expansion stops with E513."""
+        """Units of expansion work; past WORK_PER_NODE steps per allowed node, E513."""
         self.work += cost
-        if self.work > MAX_WORK:
-            message = f"expanding the spec takes more than {MAX_WORK:,} steps"
+        if self.work > (most := WORK_PER_NODE * self.limits.max_nodes):
+            message = f"expanding the spec takes more than {most:,} steps"
             hint = "values copied, nodes and block copies made; lower a `repeat` count"
             self.error(src.value(), "E513", message, hint)
             raise _TooBig
@@ -467,9 +494,10 @@ class Expander:
         """Add one flat node to the graph being built."""
         graph = scope.graph
         self.node_count += 1
-        if self.node_count > MAX_NODES:
-            message = f"the spec expands to more than {MAX_NODES:,} nodes"
-            self.error(src.key(), "E513", message, "lower a `repeat` count")
+        if self.node_count > self.limits.max_nodes:
+            message = f"the spec expands to more than {self.limits.max_nodes:,} nodes"
+            hint = f"lower a `repeat` count, or raise the limit with {flag('max_nodes')}"
+            self.error(src.key(), "E513", message, hint)
             raise _TooBig
         if name in graph.nodes or (name in graph.inputs and scope.prefix):
             first = graph.origins[name].key() if name in graph.nodes else None
@@ -777,17 +805,22 @@ class Expander:
             return None
         path_text, _, entry = written.partition("#")
         entry = entry or str(src.path[-1])
-        if depth >= includes.MAX_DEPTH:
-            self.error(where, "E510", f"includes nest deeper than {includes.MAX_DEPTH} files")
+        if depth >= self.limits.max_include_depth:
+            message = f"includes nest deeper than {self.limits.max_include_depth} files"
+            self.error(where, "E510", message)
             return None
         try:
             target = includes.locate(path_text, file.doc.source.file, self.folder)
         except includes.Refused as e:
             self.error(where, e.code, e.message, e.hint)
             return None
+        if target not in self.files and len(self.files) > self.limits.max_includes:
+            message = f"the spec includes more than {self.limits.max_includes} files"
+            self.error(where, "E510", message, f"raise the limit with {flag('max_includes')}")
+            return None
         if target not in self.files:
             try:
-                self.files[target] = SpecFile(load_file(includes.shown_path(target)))
+                self.files[target] = SpecFile(load_file(includes.shown_path(target), self.limits))
             except SpecError as e:
                 if any(d.code == "E001" for d in e.diagnostics):
                     self.error(where, "E508", f"cannot read `{path_text}`")

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from ..diagnostics import Diagnostic, Location, Note
 
-MAX_DEPTH = 16  # files in one chain of `use:` entries
 URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 STAY_INSIDE = "includes stay inside the spec's folder"
 

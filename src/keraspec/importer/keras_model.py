@@ -23,6 +23,7 @@ from keras.src.models.functional import Functional
 from keras.src.ops.function import make_node_key
 
 from .. import catalog
+from ..custom_layers import Registry
 from ..diagnostics import Diagnostic, SpecError
 from ..schema import NAME_PATTERN, YAML_CONTEXT, Spec
 from .arguments import ArgumentWriter, Unwritable, plain
@@ -48,14 +49,19 @@ DENIED_HINT = "write its computation with `op:` nodes, or as a registered custom
 
 
 def from_keras(
-    model: keras.Model, custom_layers: CustomLayers | None = None, source: str | None = None
+    model: keras.Model,
+    custom_layers: CustomLayers | None = None,
+    source: str | None = None,
+    registry: Registry | None = None,
 ) -> Spec:
     """The spec of a functional or Sequential ``model``; ``SpecError`` (E70x) if it has none.
 
-    ``custom_layers`` maps extra layer classes to the spec type names they are
-    registered under; ``source`` names the model in diagnostics (default: its name).
+    A class outside Keras is written under the name ``registry`` knows it by (an entry
+    point, or ``MODULE.Class`` of an allowed module), or ``custom_layers`` maps it to;
+    ``source`` names the model in diagnostics (default: its name).
     """
-    writer = SpecWriter(model, dict(custom_layers or {}), source or model.name)
+    registry = registry or Registry()
+    writer = SpecWriter(model, dict(custom_layers or {}), source or model.name, registry)
     return Spec.model_validate(writer.spec_data(), context=YAML_CONTEXT)
 
 
@@ -66,9 +72,12 @@ class Ref(str):
 class SpecWriter:
     """Spec data for one model: its graph, plus the shared layers and sub-models it uses."""
 
-    def __init__(self, model: keras.Model, custom_layers: dict[type, str], source: str):
+    def __init__(
+        self, model: keras.Model, custom_layers: dict[type, str], source: str, registry: Registry
+    ):
         self.model = model
         self.custom = custom_layers
+        self.registry = registry
         self.source = source
         self.arguments = ArgumentWriter(source, self.type_name)
         self.calls: Counter[int] = Counter()  # id(layer) → calls in every graph
@@ -115,6 +124,8 @@ class SpecWriter:
         """The spec ``type`` of a layer class: its keras.layers name or its custom_layers name."""
         if cls in self.custom:
             return self.custom[cls]
+        if registered := self.registry.type_of(cls):
+            return registered
         name = cls.__name__
         qualified = f"{cls.__module__}.{cls.__qualname__}"
         if getattr(keras.layers, name, None) is cls:
@@ -125,8 +136,8 @@ class SpecWriter:
             if name in catalog.classes("layers"):
                 return name
         message = (
-            f"{who} ({qualified}) is a custom layer class: register it and map it with "
-            f'keraspec.from_keras(model, custom_layers={{{name}: "{name}"}})'
+            f"{who} ({qualified}) is a custom layer class: register it with "
+            f"`--allow-module {cls.__module__}` (allow_modules=[...]) or an entry point"
         )
         hint = "a spec names keras.layers classes and registered custom layers only"
         raise fail(self.source, CUSTOM_LAYER, message, hint)

@@ -8,6 +8,7 @@ it is checked (``--build`` checks it).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -16,6 +17,7 @@ from typing import Any
 from .. import catalog
 from ..diagnostics import Diagnostic, Location, Severity
 from ..ir import Call, GraphIR, InputDecl, KerasObject, Program, SharedLayer, TensorRef
+from ..limits import DEFAULT, Limits, flag
 from .registry import LAYER_RULES, OP_RULES, Inputs, Layer, NoRule, Result
 from .tensor import UNKNOWN, Shape, ShapeError, Tensor, compatible, params, show
 
@@ -59,6 +61,10 @@ class GraphShapes:
         return None if None in counts else sum(counts)  # type: ignore[arg-type]
 
 
+class TooBig(ShapeError):
+    """A weight with more elements than ``Limits.max_tensor``: E602, not a shape error."""
+
+
 @dataclass
 class Inference:
     program: Program  # what was inferred
@@ -68,14 +74,22 @@ class Inference:
     unchecked: list[Diagnostic]  # infos: nodes no rule covers
 
 
-def infer(program: Program) -> Inference:
-    """Shapes, dtypes and parameter counts of every node of ``program``."""
-    return _Inferrer(program).run()
+def infer(program: Program, limits: Limits = DEFAULT) -> Inference:
+    """Shapes, dtypes and parameter counts of every node of ``program``.
+
+    A model past ``limits.max_params``, or a tensor past ``limits.max_tensor``, is an
+    error here, before Keras would allocate it.
+    """
+    return _Inferrer(program, limits).run()
 
 
 class _Inferrer:
-    def __init__(self, program: Program):
+    def __init__(self, program: Program, limits: Limits = DEFAULT):
         self.program = program
+        self.limits = limits
+        self.counted: dict[Any, int] = {}  # weight owners of the whole program, once each
+        self.total = 0  # their parameters
+        self.over: set[str] = set()  # the limits already reported (each once)
         self.shared = {layer.name: layer for layer in program.layers}
         self.models = {g.name: g for g in program.submodels}
         self.graphs: dict[str, GraphShapes] = {}
@@ -93,6 +107,9 @@ class _Inferrer:
 
     def graph(self, graph: GraphIR, given: Mapping[str, Tensor]) -> GraphShapes:
         inputs = {d.id: given.get(d.id) or declared(d) for d in graph.inputs}
+        if self.report and not given:
+            for decl in graph.inputs:
+                self.check_size(decl.location, f"input `{decl.id}`", inputs[decl.id])
         env: dict[str, Any] = dict(inputs)
         result = GraphShapes(graph.name, inputs, {}, ())
         for call in graph.calls:
@@ -125,7 +142,39 @@ class _Inferrer:
         if node.params is None and call.kind != "op":  # weights of unknown size
             node.owners = {("unknown", graph.name, call.id): None}
             graph.owners.update(node.owners)
+        elif self.report:
+            self.check_limits(call, node)
         return node
+
+    def check_limits(self, call: Call, node: NodeShapes) -> None:
+        """The model's parameters so far, and this node's outputs, against the limits."""
+        for key, count in node.owners.items():
+            if count and key not in self.counted:
+                self.counted[key] = count
+                self.total += count
+        total, most = self.total, self.limits.max_params
+        if total > most and "params" not in self.over:
+            self.over.add("params")
+            message = f"the model reaches {total:,} parameters here, more than the {most:,} allowed"
+            self.limit_error(call, "E601", message, "max_params")
+        who = f"node `{call.id}` ({_label(call, self.shared)})"
+        for tensor in node.tensors:
+            self.check_size(call.location, who, tensor)
+
+    def check_size(self, where: Location, who: str, tensor: Any) -> None:
+        if not isinstance(tensor, Tensor) or tensor.shape is None:
+            return
+        elements = math.prod(d or 1 for d in tensor.shape)  # None: one sample
+        if elements > self.limits.max_tensor:
+            message = (
+                f"{who}: shape {show(tensor.shape)} has {elements:,} elements per sample, "
+                f"more than the {self.limits.max_tensor:,} allowed"
+            )
+            self.diagnostics.append(Diagnostic.at(where, "E602", message, _raise("max_tensor")))
+
+    def limit_error(self, call: Call, code: str, message: str, limit: str) -> None:
+        message = f"node `{call.id}` ({_label(call, self.shared)}): {message}"
+        self.diagnostics.append(Diagnostic.at(call.location, code, message, _raise(limit)))
 
     def shape_node(self, call: Call, env: Mapping[str, Any], graph: GraphShapes) -> NodeShapes:
         try:
@@ -135,6 +184,9 @@ class _Inferrer:
             return self.apply(call, inputs, graph)
         except NoRule as e:
             return self.no_rule(call, str(e))
+        except TooBig as e:
+            if self.report:
+                self.limit_error(call, "E602", e.message, "max_tensor")
         except ShapeError as e:
             self.error(call, e)
         except Exception as e:  # a rule's bug must not cost the other checks
@@ -168,7 +220,14 @@ class _Inferrer:
         if rule is None:
             raise NoRule(type_)
         result = rule(self.make_layer(type_, config), inputs)
-        return result if isinstance(result, Result) else Result(result)
+        result = result if isinstance(result, Result) else Result(result)
+        for weight in result.weights:
+            if (elements := math.prod(weight)) > self.limits.max_tensor:  # type: ignore[arg-type]
+                raise TooBig(
+                    f"its weight of shape {show(weight)} has {elements:,} elements, "
+                    f"more than the {self.limits.max_tensor:,} allowed"
+                )
+        return result
 
     def make_layer(self, type_: str, config: Mapping[str, Any]) -> Layer:
         args = {**defaults(type_), **config}
@@ -249,6 +308,10 @@ class _Inferrer:
     def error(self, call: Call, e: ShapeError) -> None:
         message = f"node `{call.id}` ({_label(call, self.shared)}): {e.message}"
         self.diagnostics.append(Diagnostic.at(call.location, "E600", message, e.hint))
+
+
+def _raise(limit: str) -> str:
+    return f"raise the limit with {flag(limit)} if the model is meant to be this big"
 
 
 def owned(node: str, graph: GraphShapes, outputs: Any, owners: Owners) -> NodeShapes:
