@@ -32,6 +32,8 @@ MODELS: tuple[type[BaseModel], ...] = (
     schema.ObjectSpec,
     schema.SubModel,
     schema.CompileSpec,
+    schema.FitSpec,
+    schema.DistributeSpec,
 )
 
 # For the models whose docstring does not say what they are.
@@ -49,6 +51,8 @@ MEANINGS = {
     "Spec.nodes": "The calls of the graph, by name, in any order.",
     "Spec.outputs": "The model outputs: a reference, a list of them, or a mapping of names.",
     "Spec.compile": "How to compile the model; without it the model is not compiled.",
+    "Spec.fit": "How `keraspec fit` trains the model (docs/training.md).",
+    "Spec.distribute": "The `tf.distribute` strategy `keraspec fit` trains under.",
     "SubModel.inputs": "The sub-model's inputs by name.",
     "SubModel.nodes": "The sub-model's calls by name.",
     "SubModel.outputs": "The sub-model's outputs: a reference, a list, or a mapping.",
@@ -71,6 +75,13 @@ MEANINGS = {
     "CompileSpec.metrics": "Metrics: a list, or a mapping per output.",
     "CompileSpec.run_eagerly": "Keras's `run_eagerly`.",
     "CompileSpec.jit_compile": "Keras's `jit_compile`.",
+    "FitSpec.epochs": "Passes over the data (`--epochs` overrides it).",
+    "FitSpec.batch_size": "Samples per step, global: split across replicas (`--batch-size`).",
+    "FitSpec.validation_split": "The fraction of the data kept for validation, from its end.",
+    "FitSpec.shuffle": "Shuffle the training data before each epoch.",
+    "FitSpec.callbacks": "Keras callbacks by class name, or `{type: ..., ...}` with arguments.",
+    "DistributeSpec.strategy": "The strategy by name (`--strategy` overrides it).",
+    "DistributeSpec.devices": "For `mirrored`: the devices to mirror on, e.g. `['/gpu:0']`.",
 }
 
 ALIASES = {id(schema.Name): "name", id(schema.Reference): "reference"}

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from . import catalog_check, graph, shapes
+from . import catalog_check, graph, shapes, training_check
 from . import lower as lowering
 from .custom_layers import Registry
 from .diagnostics import Diagnostic, SpecError, errors_in, one_per_place, sort_key
@@ -199,7 +199,8 @@ def _structure(
 ) -> list[Diagnostic]:
     """Everything but shapes: arguments against the catalog, and the graph."""
     found = catalog_check.check(spec, policy.registry, policy.allow_files)
-    return found + graph.check(spec, unresolved)
+    found += graph.check(spec, unresolved)
+    return found + training_check.check(spec)  # fit: and distribute:
 
 
 def infer(

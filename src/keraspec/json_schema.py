@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from .catalog import DENIED_LAYERS, catalog
-from .schema import NAME_PATTERN
+from .schema import NAME_PATTERN, STRATEGIES
 
 SCHEMA_URI = "http://json-schema.org/draft-07/schema#"
 NAME = {"type": "string", "pattern": f"^{NAME_PATTERN.pattern}$"}
@@ -103,6 +103,8 @@ def _spec() -> dict[str, Any]:
             "nodes": {"type": "object", "additionalProperties": {"$ref": "#/definitions/node"}},
             "outputs": {"$ref": "#/definitions/outputs"},
             "compile": {"type": "object", "$ref": "#/definitions/compile"},
+            "fit": _fit(sorted(catalog()["callbacks"])),
+            "distribute": _distribute(),
         },
     }
 
@@ -246,5 +248,41 @@ def _compile() -> dict[str, Any]:
             "metrics": {"type": ["array", "object"]},
             "run_eagerly": {"type": "boolean"},
             "jit_compile": _one_of([True, False, "auto"]),
+        },
+    }
+
+
+def _fit(callbacks: list[str]) -> dict[str, Any]:
+    """`keraspec fit`'s settings (docs/training.md); callbacks by class name."""
+    count = {"type": "integer", "minimum": 1}
+    callback = _one_of(callbacks, "a Keras callback class")
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "epochs": count,
+            "batch_size": {**count, "description": "global: split across replicas"},
+            "validation_split": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+            "shuffle": {"type": "boolean"},
+            "callbacks": {
+                "type": "array",
+                "items": {
+                    "anyOf": [
+                        callback,
+                        {"type": "object", "required": ["type"], "properties": {"type": callback}},
+                    ]
+                },
+            },
+        },
+    }
+
+
+def _distribute() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "strategy": _one_of(list(STRATEGIES), "a tf.distribute strategy"),
+            "devices": {"type": "array", "items": {"type": "string"}},
         },
     }

@@ -142,7 +142,7 @@ def _drop_entry(data: dict[str, Any], path: DataPath, dropped: set[tuple[Any, ..
     if len(path) >= 2 and path[0] == "compile" and isinstance(data.get("compile"), dict):
         data["compile"] = _without(data["compile"], path[1])  # just the bad field
         return True
-    if path and path[0] in ("compile", "description"):
+    if path and path[0] in ("compile", "description", "fit", "distribute"):
         data.pop(path[0], None)
         return True
     return False

@@ -250,6 +250,32 @@ class CompileSpec(Strict):
     jit_compile: bool | Literal["auto"] = "auto"
 
 
+# `keraspec fit`: how to train (docs/training.md). Which callbacks and arguments
+# exist, and which paths they may write, is training_check.py's job.
+Count = Annotated[StrictInt, Field(gt=0)]
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu", "parameter_server")
+
+
+class FitSpec(Strict):
+    """``model.fit`` arguments: ``{epochs: 10, batch_size: 32, callbacks: [...]}``.
+
+    ``batch_size`` is global: under a distribution strategy it is split across replicas.
+    """
+
+    epochs: Count = 1
+    batch_size: Count = 32
+    validation_split: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    shuffle: bool = True
+    callbacks: list[NamedObject] = Field(default_factory=list)
+
+
+class DistributeSpec(Strict):
+    """A ``tf.distribute`` strategy by name; ``devices`` only for ``mirrored``."""
+
+    strategy: Literal[STRATEGIES] = "default"  # type: ignore[valid-type]
+    devices: list[str] | None = None
+
+
 class Spec(Graph):
     """A whole spec file, format version 1."""
 
@@ -259,6 +285,8 @@ class Spec(Graph):
     layers: dict[Name, ObjectSpec] = Field(default_factory=dict)
     models: dict[Name, SubModel] = Field(default_factory=dict)
     compile: CompileSpec | None = None
+    fit: FitSpec | None = None
+    distribute: DistributeSpec | None = None
     # Where the spec was read from (a loader.SourceMap); not part of what it says.
     _source: Any = PrivateAttr(default=None)
 
@@ -291,4 +319,6 @@ SPEC_KEY_ORDER = (
     "nodes",
     "outputs",
     "compile",
+    "fit",
+    "distribute",
 )

@@ -136,6 +136,19 @@ ALLOWED_OPS = (
     "zeros_like",
 )
 
+# keras.callbacks classes a spec's `fit.callbacks` may name: configured by arguments
+# alone. Not LambdaCallback or LearningRateScheduler (they take Python functions), nor
+# RemoteMonitor (it posts to a URL).
+ALLOWED_CALLBACKS = (
+    "BackupAndRestore",
+    "CSVLogger",
+    "EarlyStopping",
+    "ModelCheckpoint",
+    "ReduceLROnPlateau",
+    "TensorBoard",
+    "TerminateOnNaN",
+)
+
 # Base classes whose ``**kwargs`` lead only to ``Layer.__init__``.
 _STOP_AT = ("Layer", "Operation", "KerasSaveable", "object")
 
@@ -312,6 +325,15 @@ def class_entries(module: Any, base: type) -> dict[str, Any]:
     return entries
 
 
+def callback_entries(module: Any) -> dict[str, Any]:
+    """The allowed callbacks' constructor arguments, with the types their docstrings state."""
+    entries = {}
+    for name in ALLOWED_CALLBACKS:
+        cls = getattr(module, name)
+        entries[name] = {"args": params_of(cls.__init__, skip=1, types=doc_types(cls))[0]}
+    return entries
+
+
 def build_catalog() -> dict[str, Any]:
     import keras
 
@@ -342,6 +364,7 @@ def build_catalog() -> dict[str, Any]:
         "optimizers": class_entries(keras.optimizers, keras.optimizers.Optimizer),
         "losses": class_entries(keras.losses, keras.losses.Loss),
         "metrics": class_entries(keras.metrics, keras.metrics.Metric),
+        "callbacks": callback_entries(keras.callbacks),
         "names": {
             "initializers": _function_names(keras.initializers),
             "regularizers": _function_names(keras.regularizers),
