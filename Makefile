@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test lint catalog bench sizes reference docs clean
+.PHONY: demo test fuzz lint catalog bench sizes reference docs clean
 
 $(BIN)/keraspec: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ test: $(BIN)/keraspec
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/python -m pytest -n 2 tests
+
+# The never-raise properties of tests/test_fuzz.py, 10,000 examples each (docs/security.md).
+fuzz: $(BIN)/keraspec
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -n 2 -m "not keras" tests/test_fuzz.py
 
 lint: $(BIN)/keraspec
 	$(BIN)/ruff check src tests bench tools

@@ -21,6 +21,8 @@ DENIED_REASONS = {
     "Lambda": "it runs arbitrary Python code",
     "TFSMLayer": "it loads a SavedModel from disk",
 }
+# Layer arguments that also take a list of layers: RNN(cell=[...]), StackedRNNCells(cells=...).
+LAYER_LISTS = frozenset({"cell", "cells"})
 # Arguments that take data, which Keras reads from a file (or URL) when given a string.
 FILE_ARGS = frozenset({"vocabulary", "idf_weights", "weights"})
 URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -218,6 +220,12 @@ def _check_layer_value(c: Checker, arg: str, value: Any, path: DataPath, who: st
     """A wrapper's layer: a shared layer or sub-model by name, ``{type: ..., ...}``, or
     (for ``RNN(cell=...)`` and ``StackedRNNCells(cells=...)``) a list of those."""
     if isinstance(value, list):
+        if arg not in LAYER_LISTS or not value:
+            lists = ", or a non-empty list of them" if arg in LAYER_LISTS else ""
+            received = f"received {arg}={written_as(value)}"
+            message = f"{who}: `{arg}` must be a layer name or a layer{lists}; {received}"
+            c.error(path, "E216", message)
+            return
         for i, item in enumerate(value):
             _check_layer_value(c, arg, item, (*path, i), who)
         return

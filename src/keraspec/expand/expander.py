@@ -125,6 +125,7 @@ class Expander:
         self.param_order: tuple[list[Any], int] = ([], 0)
         self.unresolved: set[tuple[Any, ...]] = set()
         self.files: dict[Path, SpecFile] = {}
+        self.included = 0  # files read through `use:`
         self.node_count = 0
         self.work = 0
         self.definitions: dict[tuple[int, str], BlockDef | None] = {}
@@ -814,11 +815,14 @@ class Expander:
         except includes.Refused as e:
             self.error(where, e.code, e.message, e.hint)
             return None
-        if target not in self.files and len(self.files) > self.limits.max_includes:
-            message = f"the spec includes more than {self.limits.max_includes} files"
-            self.error(where, "E510", message, f"raise the limit with {flag('max_includes')}")
+        if target not in self.files and self.included >= self.limits.max_includes:
+            if self.included == self.limits.max_includes:  # reported once, where it happens
+                message = f"the spec includes more than {self.limits.max_includes} files"
+                self.error(where, "E510", message, f"raise the limit with {flag('max_includes')}")
+                self.included += 1
             return None
         if target not in self.files:
+            self.included += 1
             try:
                 self.files[target] = SpecFile(load_file(includes.shown_path(target), self.limits))
             except SpecError as e:
