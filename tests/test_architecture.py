@@ -11,7 +11,8 @@ HEAVY = {"keras", "tensorflow"}
 EMITTERS = {"emit/keras_model.py", "train/strategies.py", "train/run.py"}
 # The importer reads a live keras.Model (a .keras file, a keras.applications model).
 EMITTERS |= {"importer/arguments.py", "importer/keras_model.py", "importer/sources.py"}
-LAZY = {"catalog/generate.py", "summary.py", "api.py", "cli.py"}
+LAZY = {"catalog/generate.py", "summary.py", "api.py"}
+LAZY |= {f"cli/{m}.py" for m in ("common", "checking", "building", "exchange", "training")}
 
 
 def imported_roots(tree: ast.AST, top_level_only: bool) -> set[str]:

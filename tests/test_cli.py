@@ -270,7 +270,7 @@ def test_summary_shows_keyword_tensor_lists_verbatim(monkeypatch, tmp_path) -> N
 
     from rich.console import Console
 
-    from keraspec import cli
+    from keraspec.cli import checking
 
     spec = tmp_path / "masked.yaml"
     spec.write_text(
@@ -280,7 +280,7 @@ def test_summary_shows_keyword_tensor_lists_verbatim(monkeypatch, tmp_path) -> N
         "    inputs: {inputs: [q, v], mask: [qm, vm]}\noutputs: [att]\n"
     )
     screen = io.StringIO()
-    monkeypatch.setattr(cli, "out", Console(file=screen, width=200))
+    monkeypatch.setattr(checking, "out", Console(file=screen, width=200))
     assert main(["summary", str(spec)]) == 0
     (row,) = [line for line in screen.getvalue().splitlines() if "│ att" in line]
     assert "q, v, mask=[qm, vm]" in row

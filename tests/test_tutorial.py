@@ -21,8 +21,9 @@ from rich.console import Console
 
 import keraspec
 from keras_compare import assert_same_compile, assert_same_model
-from keraspec import cli
-from keraspec.cli import main
+from keraspec.cli import building, checking, common, exchange, formatting, main, training
+
+CLI_MODULES = (common, checking, building, exchange, formatting, training)
 
 ROOT = Path(__file__).parent.parent
 TUTORIAL = ROOT / "docs" / "tutorial.md"
@@ -88,7 +89,9 @@ def test_pasted_output_is_what_the_command_prints(
     monkeypatch.chdir(ROOT)
     for name, stderr in (("out", False), ("err", True)):  # 80 columns, whatever COLUMNS says
         console = Console(stderr=stderr, highlight=False, soft_wrap=True, emoji=False, width=80)
-        monkeypatch.setattr(cli, name, console)
+        for module in CLI_MODULES:  # each command module holds the consoles it prints to
+            if hasattr(module, name):
+                monkeypatch.setattr(module, name, console)
     main(shlex.split(command)[1:])
     captured = capsys.readouterr()
     assert captured.out + captured.err == output
