@@ -32,6 +32,13 @@ def run(capsys: pytest.CaptureFixture[str], *args: Any) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
+@pytest.fixture(autouse=True)
+def fresh_keras_names() -> None:
+    """Keras numbers default layer names per process (`input_layer_7`): start each from 0,
+    as `keraspec import` does in a process of its own."""
+    keras.backend.clear_session()
+
+
 @pytest.fixture(scope="module")
 def small_keras(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("models") / "small.keras"

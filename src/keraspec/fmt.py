@@ -37,6 +37,7 @@ import yaml
 from .diagnostics import SpecError
 from .loader import load_file, load_text
 from .scalars import SpecLoader
+from .schema import SPEC_KEY_ORDER
 
 WIDTH = 100
 INDENT = "  "
@@ -44,20 +45,12 @@ INDENT = "  "
 # The schema's order (schema.SPEC_KEY_ORDER) with the composition sections: `params`
 # first, as everything may use them, then `blocks`, before the graph that uses them;
 # the training sections after `compile`. Unknown keys follow, in their order.
+_AFTER_DESCRIPTION = SPEC_KEY_ORDER.index("description") + 1
 TOP_LEVEL = (
-    "keraspec",
-    "name",
-    "description",
+    *SPEC_KEY_ORDER[:_AFTER_DESCRIPTION],
     "params",
     "blocks",
-    "inputs",
-    "layers",
-    "models",
-    "nodes",
-    "outputs",
-    "compile",
-    "fit",
-    "distribute",
+    *SPEC_KEY_ORDER[_AFTER_DESCRIPTION:],
 )
 GRAPH_KEYS = ("params", "inputs", "nodes", "outputs")  # a sub-model's or a block's
 COMPILE_KEYS = ("optimizer", "loss", "loss_weights", "metrics", "run_eagerly", "jit_compile")

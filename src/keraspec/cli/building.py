@@ -15,9 +15,9 @@ from .common import (
     out,
     output_option,
     policy_options,
+    print_or_write,
     save_atomically,
     set_option,
-    write_atomically,
 )
 
 
@@ -57,11 +57,7 @@ def codegen(spec: Path, output: Path | None, params: dict[str, Any]) -> None:
     from ..emit.python_source import to_source  # writes text; never imports Keras
 
     source = to_source(load_or_exit(spec, params).inference.program)
-    if output is None:
-        click.echo(source, nl=False)
-        return
-    write_atomically(source.encode("utf-8"), output)
-    err.print(f"wrote {output}", markup=False)
+    print_or_write(source, output)
 
 
 @click.command()
@@ -95,11 +91,7 @@ def draw(
         raise click.BadParameter("a PNG is binary: write it to a file with -o", param_hint="-o")
     inference = load_or_exit(spec, params).inference
     data = drawing.render(drawing.layout(inference.program, inference, expand), fmt)
-    if output is None:
-        click.echo(data.decode("utf-8"), nl=False)
-        return
-    write_atomically(data, output)
-    err.print(f"wrote {output}", markup=False)
+    print_or_write(data, output)
 
 
 def drawing_format(output: Path | None, fmt: str | None, suffixes: dict[str, str]) -> str:

@@ -25,8 +25,8 @@ from .common import (
     policy,
     policy_options,
     print_diagnostics,
+    print_or_write,
     set_option,
-    write_atomically,
 )
 
 
@@ -86,11 +86,7 @@ def schema(output: Path | None) -> None:
     from ..json_schema import editor_schema
 
     text = json.dumps(editor_schema(), indent=2) + "\n"
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    write_atomically(text.encode("utf-8"), output)
-    err.print(f"wrote {output}", markup=False)
+    print_or_write(text, output)
 
 
 @click.command()

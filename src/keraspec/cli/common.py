@@ -181,20 +181,38 @@ def allowed_modules() -> tuple[str, ...]:
 def load_or_exit(path: Path, params: dict[str, Any]) -> api.Checked:
     """The checked spec at ``path`` (with its inferred shapes), or its diagnostics
     printed and exit 1."""
-    # Warnings of expansion included.
-    checked = api.check_file(path, params, **policy())
-    spec, diagnostics = checked.spec, checked.diagnostics
-    print_diagnostics(diagnostics, console=err)
-    if spec is None:
-        if not errors_in(diagnostics):  # a block library: read as a spec, it says what it lacks
-            try:
-                api.load(path, params)
-            except SpecError as e:
-                diagnostics = e.diagnostics
-            print_diagnostics(diagnostics, console=err)
+    checked, diagnostics = check_and_report(path, params)
+    if checked.spec is None:
         err.print(f"invalid: {tally(diagnostics, 1)}", markup=False)
         sys.exit(ExitCode.INVALID)
     return checked
+
+
+def check_and_report(path: Path, params: dict[str, Any]) -> tuple[api.Checked, list[Diagnostic]]:
+    """``path`` checked, its diagnostics (warnings of expansion included) on stderr.
+
+    The diagnostics returned say why ``checked.spec`` is None when it is: a block
+    library has no errors of its own, so it is read as a spec to say what it lacks.
+    """
+    checked = api.check_file(path, params, **policy())
+    diagnostics = checked.diagnostics
+    print_diagnostics(diagnostics, console=err)
+    if checked.spec is None and not errors_in(diagnostics):
+        try:
+            api.load(path, params)
+        except SpecError as e:
+            diagnostics = e.diagnostics
+        print_diagnostics(diagnostics, console=err)
+    return checked, diagnostics
+
+
+def print_or_write(data: str | bytes, output: Path | None) -> None:
+    """A command's result: on stdout, or written atomically to ``output``."""
+    if output is None:
+        click.echo(data if isinstance(data, str) else data.decode("utf-8"), nl=False)
+        return
+    write_atomically(data.encode("utf-8") if isinstance(data, str) else data, output)
+    err.print(f"wrote {output}", markup=False)
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from ..diagnostics import SpecError, errors_in
 from ..render import tally
 from .common import (
     ExitCode,
+    check_and_report,
     err,
     exit_invalid,
     import_keras,
@@ -23,8 +24,8 @@ from .common import (
     policy,
     policy_options,
     print_diagnostics,
+    print_or_write,
     set_option,
-    write_atomically,
 )
 
 
@@ -56,11 +57,7 @@ def import_command(source: str, output: Path | None) -> None:
     found = api.validate(api.loads(text, source=str(output or "<imported spec>")), **allowed)
     if errors_in(found):  # a bug: the importer wrote a spec keraspec itself refuses
         exit_invalid(found)
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    write_atomically(text.encode("utf-8"), output)
-    err.print(f"wrote {output}", markup=False)
+    print_or_write(text, output)
 
 
 @click.command(name="diff")
@@ -109,17 +106,9 @@ def diff_side(
     """
     if path.suffix == ".keras":
         return imported_side(path, None)
-    checked = api.check_file(path, params, **policy())
-    diagnostics = checked.diagnostics
-    print_diagnostics(diagnostics, console=err)  # a valid spec's warnings too
+    checked, diagnostics = check_and_report(path, params)  # a valid spec's warnings too
     if checked.spec is not None:
         return imported_side(path, checked.spec) if through_keras else checked.inference
-    if not errors_in(diagnostics):  # a block library: read as a spec, it says what it lacks
-        try:
-            api.load(path, params)
-        except SpecError as e:
-            diagnostics = e.diagnostics
-        print_diagnostics(diagnostics, console=err)
     err.print(f"cannot compare {path}: {tally(diagnostics, 1)}", markup=False)
     return None
 
