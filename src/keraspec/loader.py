@@ -117,11 +117,11 @@ def load_file(path: str | Path, limits: Limits = DEFAULT) -> Document:
         # A pull request can add `spec.yaml -> /proc/self/environ`: its content
         # would be echoed in messages. A spec is read where it is, or not at all.
         message = "cannot read file: it is a symlink to a file outside its folder"
-        raise SpecError([Diagnostic.at(Location(str(path), 0, 0), "E001", message)])
+        raise SpecError([Diagnostic.at(Location(str(path), 1, 1), "E001", message)])
     try:
         raw = _read_at_most(path, limits.max_file_size)
     except OSError as e:
-        diag = Diagnostic.at(Location(str(path), 0, 0), "E001", f"cannot read file: {e.strerror}")
+        diag = Diagnostic.at(Location(str(path), 1, 1), "E001", f"cannot read file: {e.strerror}")
         raise SpecError([diag]) from e
     try:
         text = raw.decode("utf-8")
