@@ -34,9 +34,6 @@ def compile_command(spec: Path, output: Path | None, summary: bool, params: dict
     model = build_or_exit(load_or_exit(spec, params).spec, compile=True)
     if summary:
         model.summary(print_fn=lambda line, **_: out.print(line, markup=False))
-    if getattr(model, "optimizer", None) is not None and not model.optimizer.built:
-        # Saved unbuilt, the optimizer reloads with a "skipping variable loading" warning.
-        model.optimizer.build(model.trainable_variables)
     save_atomically(model, output)
     err.print(f"wrote {output}", markup=False)
 

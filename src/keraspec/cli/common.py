@@ -280,6 +280,10 @@ def save_atomically(model: Any, output: Path) -> None:
     """A Keras model saved with no half-written file left on failure."""
     from ..recursion import with_room_for  # saving recurses once per layer, as building does
 
+    if getattr(model, "optimizer", None) is not None and not model.optimizer.built:
+        # Saved unbuilt, the optimizer reloads with a "skipping variable loading" warning.
+        model.optimizer.build(model.trainable_variables)
+
     def save(path: str) -> None:
         with_room_for(len(model.layers), lambda: model.save(path))
 

@@ -111,7 +111,7 @@ def fit(spec: Path, output: Path | None, epochs: int | None, export: Any, **opti
     )
     if not session.chief:
         return  # a multi-worker run's other workers: the chief writes the model
-    save_trained(session.model, output)
+    save_atomically(session.model, output)
     err.print(f"wrote {output}", markup=False)
     if export_dir is not None:
         export_atomically(session.model, export_dir)
@@ -285,12 +285,6 @@ def located_or_exit(make: Callable[[], Any]) -> Any:
         return make()
     except SpecError as e:
         exit_invalid(e.diagnostics)
-
-
-def save_trained(model: Any, output: Path) -> None:
-    if getattr(model, "optimizer", None) is not None and not model.optimizer.built:
-        model.optimizer.build(model.trainable_variables)
-    save_atomically(model, output)
 
 
 def check_export_dir(directory: Path) -> Path:
