@@ -205,3 +205,22 @@ def test_block_nodes_that_are_not_a_mapping(tmp_path: Path, nodes: str) -> None:
     text += "nodes: {u: {block: b, inputs: x}}\noutputs: u\n"
     found = keraspec.validate(spec(tmp_path, text))
     assert [(d.code, d.message) for d in found] == [("E511", "`nodes` must be a mapping")]
+
+
+def test_a_flat_spec_is_held_to_the_node_limit(tmp_path: Path) -> None:
+    nodes = "".join(f"  d{i}: {{type: Dense, units: 1, inputs: x}}\n" for i in range(40))
+    path = spec(tmp_path, HEAD + "nodes:\n" + nodes + "outputs: [d0]\n")
+    [d] = keraspec.validate(path, limits=Limits(max_nodes=30))
+    assert (d.code, d.line, d.message) == ("E513", 35, "the spec has more than 30 nodes")
+
+
+def test_a_block_parameter_is_not_read_as_the_top_level_one(tmp_path: Path) -> None:
+    """`${n}` in a block is the block's own `n` (1 here), not the spec's (10,000)."""
+    path = spec(
+        tmp_path,
+        "keraspec: 1\nname: m\nparams: {n: 10000}\nblocks:\n  b:\n    params: {n: 1}\n"
+        "    inputs: x\n    nodes: {d: {type: Dense, units: 1, inputs: x, repeat: '${n}'}}\n"
+        "    outputs: d\ninputs: {x: {shape: [4]}}\n"
+        "nodes: {u: {block: b, with: {n: 1}, inputs: x, repeat: 20}}\noutputs: u\n",
+    )
+    assert keraspec.validate(path, limits=Limits(max_nodes=1000)) == []  # 20 nodes

@@ -2,9 +2,10 @@
 
 Nested repeats multiply: a block repeated 10,000 times whose nodes repeat 10,000
 times is 10^8 nodes. The estimate finds that before expanding one node. It counts
-only what is sure: literal `repeat` counts (or ``${name}`` of a top-level parameter
-with a literal value), blocks of the same file, and no node with a `when`, which
-may drop it. It never exceeds the real count, so it never refuses a spec that fits.
+only what is sure: literal `repeat` counts (or, outside blocks, ``${name}`` of a
+top-level parameter with a literal value), blocks of the same file, and no node
+with a `when`, which may drop it. It never exceeds the real count, so it never
+refuses a spec that fits.
 """
 
 from __future__ import annotations
@@ -52,14 +53,15 @@ class _Counter:
     def entry(self, entry: Any, active: frozenset[str]) -> int:
         if not isinstance(entry, dict) or "when" in entry or "use" in entry:
             return 0
-        repeat = self.repeat(entry.get("repeat", 1))
+        repeat = self.repeat(entry.get("repeat", 1), in_block=bool(active))
         block = entry.get("block")
         if block is None:
             return repeat
         return repeat * self.block(block, active) if isinstance(block, str) else 0
 
-    def repeat(self, value: Any) -> int:
-        if isinstance(value, str) and (match := PARAM.fullmatch(value)):
+    def repeat(self, value: Any, in_block: bool) -> int:
+        # In a block, `${n}` may be the block's own parameter, set by each use.
+        if isinstance(value, str) and not in_block and (match := PARAM.fullmatch(value)):
             value = self.params.get(match.group(1))
         if isinstance(value, bool) or not isinstance(value, int):
             return 0  # an expression: it could be 0

@@ -107,6 +107,7 @@ def expand(
 ) -> Document:
     """The flat document for ``doc``; errors are in its ``diagnostics``."""
     if not params and not needs_expansion(doc.data):
+        _check_flat_size(doc, limits.max_nodes)
         return doc
     with paused_gc():  # its passes over expansion's many objects would cost more than it
         return Expander(doc, params or {}, limits).run()
@@ -890,6 +891,24 @@ class Expander:
         if found not in self.reported:
             self.reported.add(found)
             self.diagnostics.append(found)
+
+
+def _check_flat_size(doc: Document, most: int) -> None:
+    """A spec with nothing to expand is held to the node limit too (E513 at the first
+    node past it): a 10 MiB file can hold 200,000 nodes."""
+    data = doc.data
+    models = data.get("models") if isinstance(data.get("models"), dict) else {}
+    graphs = [((), data), *((("models", name), m) for name, m in models.items())]
+    count = 0
+    for prefix, graph in graphs:
+        nodes = graph.get("nodes") if isinstance(graph, dict) else None
+        for name in nodes if isinstance(nodes, dict) else ():
+            count += 1
+            if count > most:
+                message = f"the spec has more than {most:,} nodes"
+                hint = f"raise the limit with {flag('max_nodes')}"
+                where = doc.source.key((*prefix, "nodes", name))
+                raise SpecError([Diagnostic.at(where, "E513", message, hint)])
 
 
 def _place(first: Location, second: Location) -> str:
