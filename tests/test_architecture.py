@@ -44,6 +44,7 @@ def test_only_the_emitter_imports_keras() -> None:
 LEVELS = {
     "diagnostics": 0,
     "limits": 0,
+    "paths": 0,
     "scalars": 1,
     "expr": 1,
     "arguments": 1,

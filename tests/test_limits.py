@@ -86,14 +86,40 @@ def test_a_vocabulary_file_is_refused_unless_files_are_allowed(path: str) -> Non
 
 
 @pytest.mark.parametrize(
-    "path", ["/etc/passwd", "https://example.com/vocab.txt", "../vocab.txt", "~/x", "C:/x"]
+    ("path", "problem"),
+    [
+        ("/etc/passwd", "must be a relative path, not an absolute one"),
+        ("https://example.com/v.txt", "must be a local path, not a URL"),
+        ("../vocab.txt", "must stay inside the working directory (no `..`)"),
+        ("~/x", "must be a relative path, not one in a home directory"),
+        ("C:/x", "must be a relative path, not an absolute one"),
+    ],
 )
-def test_allowed_files_stay_below_the_working_directory(path: str) -> None:
+def test_allowed_files_stay_below_the_working_directory(path: str, problem: str) -> None:
     text = LOOKUP.replace("VOCABULARY", repr(path))
     assert [d.split(": ", 1)[1] for d in found(text, allow_files=True)] == [
-        f"E228 node `ids` (StringLookup): `vocabulary: {path}` must be a relative path "
-        "inside the working directory"
+        f"E228 node `ids` (StringLookup): `vocabulary: {path}` {problem}"
     ]
+
+
+def test_a_symlink_out_of_the_working_directory_is_outside(tmp_path: Path, monkeypatch) -> None:
+    """A pull request can add `data -> /home/user`: `data/vocab.txt` is then outside."""
+    outside, work = tmp_path / "outside", tmp_path / "work"
+    outside.mkdir()
+    work.mkdir()
+    (work / "data").symlink_to(outside, target_is_directory=True)
+    (work / "own").mkdir()
+    monkeypatch.chdir(work)
+    assert found(LOOKUP.replace("VOCABULARY", "own/vocab.txt"), allow_files=True) == []
+    assert found(LOOKUP.replace("VOCABULARY", "data/vocab.txt"), allow_files=True) == [
+        "s.yaml:6:41: E228 node `ids` (StringLookup): `vocabulary: data/vocab.txt` must stay "
+        "inside the working directory (a symlink on the way leads out)"
+    ]
+    fit = "keraspec: 1\nname: m\ninputs: {x: {shape: [2]}}\nnodes:\n"
+    fit += "  y: {type: Dense, units: 1, inputs: x}\noutputs: [y]\n"
+    fit += "compile: {optimizer: adam, loss: mse}\n"
+    fit += "fit: {callbacks: [{type: CSVLogger, filename: data/.bashrc}]}\n"
+    assert [d.split(" ", 2)[1] for d in found(fit)] == ["E805"]
 
 
 def test_allowed_files_and_written_vocabularies_pass() -> None:

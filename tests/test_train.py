@@ -146,7 +146,7 @@ def test_callback_hints(tmp_path) -> None:
     ],
 )
 def test_callback_paths_stay_in_the_working_directory(path, problem) -> None:
-    from keraspec.training_check import path_problem
+    from keraspec.paths import path_problem
 
     assert path_problem(path) == problem
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import Any
 
 from . import arguments, catalog
@@ -15,6 +14,7 @@ from .catalog import DENIED_LAYERS
 from .custom_layers import Registry
 from .diagnostics import Diagnostic, did_you_mean, written_as
 from .parse import DataPath, Reporter, leaves, source_of
+from .paths import path_problem
 from .schema import REFERENCE_PATTERN, Node, ObjectSpec, Spec
 
 DENIED_REASONS = {
@@ -25,7 +25,6 @@ DENIED_REASONS = {
 LAYER_LISTS = frozenset({"cell", "cells"})
 # Arguments that take data, which Keras reads from a file (or URL) when given a string.
 FILE_ARGS = frozenset({"vocabulary", "idf_weights", "weights"})
-URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 # Set by keraspec itself: the node id (or shared-layer key) is the Keras layer name.
 RESERVED_ARGS = frozenset({"name"})
 ACTIVATION_ARGS = frozenset({"activation", "recurrent_activation"})
@@ -165,9 +164,8 @@ def _check_file_argument(c: Checker, arg: str, value: str, path: DataPath, who: 
         hint = "write the values as a list, or run with --allow-files to let specs name files"
         c.error(path, "E228", message, hint)
         return
-    parts = PurePosixPath(value.replace("\\", "/")).parts
-    if URL.match(value) or value.startswith(("/", "~")) or ".." in parts:
-        message = f"{who}: `{arg}: {value}` must be a relative path inside the working directory"
+    if problem := path_problem(value):
+        message = f"{who}: `{arg}: {value}` {problem}"
         c.error(path, "E228", message, "--allow-files lets specs read files below it, no more")
 
 

@@ -9,12 +9,12 @@ request must not write to ``~/.bashrc``.
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
 from . import arguments, catalog
 from .diagnostics import Diagnostic, did_you_mean, written_as
 from .parse import DataPath, Reporter, source_of
+from .paths import path_problem
 from .schema import ObjectSpec, Spec
 
 # Keras callbacks that exist but that a spec may not name, and why.
@@ -116,22 +116,6 @@ def value_problem(arg: str, value: Any, info: dict[str, Any]) -> str | None:
 
 def _received(arg: str, value: Any) -> str:
     return f"{arg}={written_as(value)}"
-
-
-def path_problem(value: Any) -> str | None:
-    """Why ``value`` is not a relative path inside the working directory (None if it is)."""
-    if not isinstance(value, str) or not value:
-        return "must be a path (a non-empty string)"
-    if "://" in value:
-        return "must be a local path, not a URL"
-    if value.startswith("~"):
-        return "must be a relative path, not one in a home directory"
-    posix, windows = PurePosixPath(value), PureWindowsPath(value)
-    if posix.is_absolute() or windows.is_absolute() or windows.drive:
-        return "must be a relative path, not an absolute one"
-    if ".." in posix.parts or ".." in windows.parts:
-        return "must stay inside the working directory (no `..`)"
-    return None
 
 
 def _check_distribute(r: Reporter, spec: Spec) -> None:
