@@ -225,3 +225,16 @@ def test_validate_imports_neither_the_module_nor_keras(project: Path) -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
     )
     assert json.loads(result.stdout) == {"found": [], "imported": []}
+
+
+@pytest.mark.keras
+def test_a_keras_file_with_an_allowed_class_imports_and_diffs(project: Path, capsys) -> None:
+    spec, saved = str(project / "spec.yaml"), str(project / "scaled.keras")
+    assert main(["compile", spec, "-o", saved, "--allow-module", MODULE]) == ExitCode.OK
+    capsys.readouterr()
+    assert main(["import", saved, "--allow-module", MODULE]) == ExitCode.OK
+    imported = capsys.readouterr().out
+    assert f"  scale: {{type: {MODULE}.Scale, init: 0.5, inputs: dense}}\n" in imported
+    for old, new in ((spec, saved), (saved, spec)):  # either side may be the .keras file
+        assert main(["diff", old, new, "--allow-module", MODULE]) == ExitCode.OK
+        assert capsys.readouterr().out == "no differences\n"

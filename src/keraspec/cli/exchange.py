@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from .. import api
+from ..custom_layers import Registry
 from ..diagnostics import SpecError, errors_in
 from ..render import tally
 from .common import (
@@ -49,7 +50,7 @@ def import_command(source: str, output: Path | None) -> None:
     allowed = policy()
     try:
         with native_stderr_silenced():  # TensorFlow's C++ notices while a model is built
-            model = load_source(source)
+            model = load_source(source, Registry.allowing(allowed["allow_modules"]))
         spec = api.from_keras(model, allow_modules=allowed["allow_modules"], source=source)
         text = api.dumps(spec)
     except SpecError as e:
@@ -122,7 +123,7 @@ def imported_side(path: Path, spec: api.Spec | None) -> api.shapes.Inference | N
     try:
         with native_stderr_silenced():  # TensorFlow's C++ notices while a model is built
             if spec is None:
-                model = load_source(str(path))
+                model = load_source(str(path), Registry.allowing(allowed["allow_modules"]))
             else:
                 model = api.build(spec, compile=False, **allowed)
         imported = api.from_keras(model, allow_modules=allowed["allow_modules"], source=str(path))
