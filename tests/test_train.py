@@ -248,6 +248,23 @@ def test_arrays_must_hold_the_same_number_of_samples() -> None:
     ]
 
 
+def test_ids_past_an_embedding_or_the_classes_are_refused_before_training() -> None:
+    """TensorFlow would stop mid-epoch with a lookup error (a keraspec "bug", exit 3)."""
+    ok = {
+        "main_input": np.zeros((2, 100), dtype=np.int32),
+        "aux_input": np.zeros((2, 5)),
+        "main_output": np.zeros((2, 1)),
+        "aux_output": np.zeros((2, 1)),
+    }
+    assert check({**ok, "main_input": np.full((2, 100), 10000)}) == [
+        "array `main_input` holds ids from 10000 to 10000; input `main_input` has an Embedding "
+        "with input_dim 10000, so ids must be 0 to 9999"
+    ]
+    assert check({**ok, "main_input": np.full((2, 100), -1)})[0].startswith(
+        "array `main_input` holds ids from -1 to -1"
+    )
+
+
 def test_castable_dtypes_are_accepted_and_converted() -> None:
     _, slots = slots_of(HEADLINE)
     arrays = {

@@ -206,10 +206,13 @@ class TrainingSession:
         return session
 
     def run(self, step: Callable[[], Any], failure: str = "training failed") -> Any:
-        """``step``, with a failure (NaN loss, bad weights file) reported, exit 1."""
+        """``step``, with a failure (NaN loss, bad weights file, an op TensorFlow stops
+        on, such as a lookup out of range) reported, exit 1."""
+        from tensorflow.errors import OpError  # loaded already: the model is built
+
         try:
             return step()
-        except (ValueError, RuntimeError, OSError) as e:
+        except (ValueError, RuntimeError, OSError, OpError) as e:
             if os.environ.get("KERASPEC_DEBUG"):
                 raise
             err.print(f"keraspec: {failure}: {type(e).__name__}: {brief(e)}", markup=False)

@@ -70,6 +70,7 @@ class Slot:
     dtype: str
     target: str = "float"  # for outputs: "sparse", "one_hot", "binary" or "float"
     classes: int | None = None  # for "sparse": how many class ids (the output's last axis)
+    ids: int | None = None  # for inputs an Embedding reads: its input_dim (ids 0 … ids-1)
 
     def describe(self) -> str:
         return f"{self.role} `{self.name}`: shape {show_shape(self.shape)}, {self.dtype}"
@@ -85,7 +86,11 @@ def show_shape(shape: tuple[int | None, ...] | None) -> str:
 
 
 def input_slots(program: Program) -> list[Slot]:
-    return [Slot(d.id, "input", d.shape, d.dtype or "float32") for d in program.main.inputs]
+    ids = embedding_ranges(program)
+    return [
+        Slot(d.id, "input", d.shape, d.dtype or "float32", ids=ids.get(d.id))
+        for d in program.main.inputs
+    ]
 
 
 def output_slots(program: Program, inference: Inference) -> list[Slot]:
@@ -177,7 +182,25 @@ def _array_problems(array: np.ndarray, slot: Slot) -> list[str]:
             f"array `{slot.name}` has dtype {dtype_name(array.dtype)}, which does not convert to "
             f"{slot.role} `{slot.name}`'s {slot.dtype}"
         )
+    elif problem := _id_problem(array, slot):
+        problems.append(problem)
     return problems
+
+
+def _id_problem(array: np.ndarray, slot: Slot) -> str | None:
+    """Ids an Embedding or a sparse loss would look up past its table: TensorFlow would
+    stop mid-epoch with an op error, so they are refused before training."""
+    high = slot.ids if slot.role == "input" else slot.classes if slot.target == "sparse" else None
+    if high is None or array.dtype.kind not in "iu" or array.size == 0:
+        return None
+    low, top = int(array.min()), int(array.max())
+    if low >= 0 and top < high:
+        return None
+    what = f"an Embedding with input_dim {high}" if slot.role == "input" else f"{high} classes"
+    return (
+        f"array `{slot.name}` holds ids from {low} to {top}; {slot.role} `{slot.name}` "
+        f"has {what}, so ids must be 0 to {high - 1}"
+    )
 
 
 def _shape_fits(shape: tuple[int, ...], expected: tuple[int | None, ...]) -> bool:
