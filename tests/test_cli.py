@@ -422,3 +422,19 @@ def test_sarif_uris_are_escaped_and_columns_are_code_points(
     assert run_["columnKind"] == "unicodeCodePoints"
     location = run_["results"][0]["locations"][0]["physicalLocation"]
     assert location["artifactLocation"]["uri"] == "sp%20ace%231/%C3%A9%20x%25.yaml"
+
+
+def test_a_file_that_cannot_be_written_is_a_usage_error_leaving_nothing(
+    capsys, monkeypatch, tmp_path
+) -> None:
+    import errno
+
+    def full(self, data):
+        raise OSError(errno.EFBIG, "File too large")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    output = tmp_path / "model.py"
+    code, _, err = run(capsys, "codegen", ROOT / "specs" / "mlp.yaml", "-o", output)
+    assert code == ExitCode.USAGE
+    assert err == f"Error: Could not open file '{output}': File too large\n"
+    assert list(tmp_path.iterdir()) == []

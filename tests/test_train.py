@@ -460,3 +460,18 @@ def test_files_that_are_not_npz_are_refused(tmp_path, content, problem) -> None:
     with pytest.raises(data.DataError) as caught:
         data.load_npz(path)
     assert caught.value.problems == [problem]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["predict", "-o", "/proc/p.npz"], "Invalid value for -o: cannot write `/proc/p.npz`"),
+        (["fit", "--export", "savedmodel", "/proc/sm"], "Invalid value for --export: cannot"),
+    ],
+)
+def test_an_unwritable_destination_is_refused_before_any_work(capsys, args, message) -> None:
+    weights = ["--weights", str(HEADLINE)] if args[0] == "predict" else []
+    code = main([args[0], str(HEADLINE), *args[1:], *weights, "--synthetic", "4"])
+    assert code == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert message in err

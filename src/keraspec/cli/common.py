@@ -265,15 +265,21 @@ def exit_invalid(diagnostics: list[Diagnostic]) -> None:
     sys.exit(ExitCode.INVALID)
 
 
-def check_output_path(output: Path) -> None:
-    """Refuse an unusable ``-o`` before spending time on a build."""
-    if output.suffix != ".keras":
-        raise click.BadParameter("the output file name must end in `.keras`", param_hint="-o")
+def check_output_path(output: Path, suffix: str = ".keras") -> None:
+    """Refuse an unusable ``-o`` before spending time on a build or a training run."""
+    if output.suffix != suffix:
+        message = f"the output file name must end in `{suffix}`"
+        raise click.BadParameter(message, param_hint="-o")
     parent = next((p for p in output.absolute().parents if p.exists()), None)
     if output.is_dir() or parent is None or not parent.is_dir():
         raise click.BadParameter(f"cannot write `{output}`: not a file path", param_hint="-o")
-    if not os.access(parent, os.W_OK):
-        raise click.BadParameter(f"cannot write `{output}`: permission denied", param_hint="-o")
+    try:  # tried for real: os.access cannot tell a read-only mount or /proc
+        fd, probe = tempfile.mkstemp(prefix=".keraspec-", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        message = f"cannot write `{output}`: {e.strerror or e}"
+        raise click.BadParameter(message, param_hint="-o") from None
 
 
 def save_atomically(model: Any, output: Path) -> None:
@@ -292,14 +298,15 @@ def save_atomically(model: Any, output: Path) -> None:
 
 def write_atomically(data: bytes, output: Path) -> None:
     """``data`` written with no half-written file left on failure."""
-    try:
-        replace_atomically(output, lambda tmp: Path(tmp).write_bytes(data))
-    except OSError as e:
-        raise click.FileError(str(output), hint=e.strerror or str(e)) from None
+    replace_atomically(output, lambda tmp: Path(tmp).write_bytes(data))
 
 
 def replace_atomically(output: Path, write: Callable[[str], Any], suffix: str = "") -> None:
-    """``write`` a temporary file beside ``output``, then rename it into place."""
+    """``write`` a temporary file beside ``output``, then rename it into place.
+
+    A file that cannot be written (a full disk, a size limit) is a usage error naming
+    it, and leaves nothing behind.
+    """
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(suffix=suffix, prefix=f".{output.stem}-", dir=output.parent)
@@ -312,6 +319,8 @@ def replace_atomically(output: Path, write: Callable[[str], Any], suffix: str = 
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the result is an ordinary file
         os.replace(tmp, output)
+    except OSError as e:
+        raise click.FileError(str(output), hint=e.strerror or str(e)) from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

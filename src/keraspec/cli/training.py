@@ -145,8 +145,7 @@ def evaluate(spec: Path, weights: Path, **options: Any) -> None:
 def predict(spec: Path, weights: Path, output: Path | None, **options: Any) -> None:
     """Predict with SPEC's model and trained --weights; write one array per output."""
     output = output or Path(spec.stem + "_predictions.npz")
-    if output.suffix != ".npz":
-        raise click.BadParameter("the output file name must end in `.npz`", param_hint="-o")
+    check_output_path(output, ".npz")
     checked = load_or_exit(spec, options["params"])
     session = TrainingSession.start(checked, options, with_targets=False, weights=weights)
     from ..train import run
@@ -291,12 +290,16 @@ def located_or_exit(make: Callable[[], Any]) -> Any:
 
 
 def check_export_dir(directory: Path) -> Path:
-    """A SavedModel goes to a new directory; refuse an existing one before training."""
+    """A SavedModel goes to a new directory; refuse, before training, an existing one or
+    a place where none can be made (tried for real: os.access cannot tell /proc)."""
     if directory.exists():
         raise click.BadParameter(f"`{directory}` already exists", param_hint="--export")
-    parent = directory.absolute().parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise click.BadParameter(f"cannot write `{directory}`", param_hint="--export")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.absolute().parent))
+    except OSError as e:
+        hint = e.strerror or str(e)
+        message = f"cannot write `{directory}`: {hint}"
+        raise click.BadParameter(message, param_hint="--export") from None
     return directory
 
 
@@ -304,10 +307,19 @@ def export_atomically(model: Any, directory: Path) -> None:
     """``model.export`` to a temporary directory beside ``directory``, then a rename."""
     import shutil
 
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.absolute().parent))
+    parent = directory.absolute().parent
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=parent))
+    except OSError as e:
+        raise click.FileError(str(directory), hint=e.strerror or str(e)) from None
     try:
         model.export(str(tmp), format="tf_saved_model", verbose=False)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; the result is an ordinary folder
         os.rename(tmp, directory)
+    except OSError as e:
+        raise click.FileError(str(directory), hint=e.strerror or str(e)) from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
