@@ -475,3 +475,14 @@ def test_an_unwritable_destination_is_refused_before_any_work(capsys, args, mess
     assert code == ExitCode.USAGE
     err = capsys.readouterr().err
     assert message in err
+
+
+def test_parameter_server_is_refused_by_validate() -> None:
+    text = BASE + "distribute: {strategy: parameter_server}\n"
+    [d] = keraspec.validate(keraspec.loads(text, "s.yaml"))
+    assert (d.code, d.message, d.hint) == (
+        "E811",
+        "strategy `parameter_server` cannot train this model: Keras 3's model.fit does not "
+        "run under ParameterServerStrategy",
+        "use multi_worker",
+    )

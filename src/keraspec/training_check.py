@@ -126,3 +126,9 @@ def _check_distribute(r: Reporter, spec: Spec) -> None:
         r.key_error(("distribute", "devices"), "E810", message, hint)
     if dist.devices == []:
         r.error(("distribute", "devices"), "E810", "`devices` lists no device")
+    if dist.strategy == "parameter_server":
+        message = (
+            "strategy `parameter_server` cannot train this model: Keras 3's model.fit does "
+            "not run under ParameterServerStrategy"
+        )
+        r.error(("distribute", "strategy"), "E811", message, "use multi_worker")
