@@ -209,6 +209,7 @@ runner.watch(events, runner.readable_roots(pathlib.Path({str(folder)!r})))
 open({str(folder / "inside.yaml")!r}, "w").close()
 open({str(folder / "inside.yaml")!r}).close()
 open({str(outside)!r}).close()
+os.close(os.open({str(folder / "raw.yaml")!r}, os.O_WRONLY | os.O_CREAT))
 os.system("true")
 print(json.dumps(events))
 """
@@ -216,5 +217,6 @@ print(json.dumps(events))
     assert json.loads(done.stdout) == [
         ["open", str(folder / "inside.yaml"), "w"],  # a write, even inside the folder
         ["open", str(outside), "r"],
+        ["open", str(folder / "raw.yaml"), "None"],  # os.open: its flags say it writes
         ["os.system", "(b'true',)"],
     ]

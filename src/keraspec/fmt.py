@@ -35,6 +35,7 @@ from typing import Any
 import yaml
 
 from .diagnostics import SpecError
+from .limits import DEFAULT, Limits
 from .loader import load_file, load_text
 from .scalars import SpecLoader
 from .schema import SPEC_KEY_ORDER
@@ -617,15 +618,15 @@ def _shifted(line: str, shift: int) -> str:
 # --- The command's core ---------------------------------------------------------
 
 
-def format_file(path: Path) -> tuple[str, str]:
+def format_file(path: Path, limits: Limits = DEFAULT) -> tuple[str, str]:
     """The text at ``path`` and its canonical layout.
 
     Raises the loader's SpecError (what ``validate`` reports) when the file cannot be
     read or is not a YAML mapping; a spec that is otherwise invalid is formatted.
     """
-    document = load_file(path)
+    document = load_file(path, limits)
     text = document.source.text
-    return text, checked_layout(text, document.data, str(path))
+    return text, checked_layout(text, document.data, str(path), limits)
 
 
 def format_text(text: str, source: str = "<string>") -> str:
@@ -633,12 +634,12 @@ def format_text(text: str, source: str = "<string>") -> str:
     return checked_layout(text, load_text(text, source).data, source)
 
 
-def checked_layout(text: str, data: Any, source: str) -> str:
+def checked_layout(text: str, data: Any, source: str, limits: Limits = DEFAULT) -> str:
     """The layout of ``text``, which loads as ``data``, after checking, as Black does,
     that it loads as the same data and that formatting it again changes nothing."""
     formatted = layout(text)
     try:
-        again = load_text(formatted, source).data
+        again = load_text(formatted, source, limits).data
     except SpecError as e:
         raise FormatError(f"{source}: the formatted text does not load: {e}") from e
     if not same_data(data, again):

@@ -37,6 +37,9 @@ FORBIDDEN_EVENTS = frozenset(
 )  # fmt: skip
 
 
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+
 def readable_roots(allowed: Path) -> tuple[str, ...]:
     """Where validate may open files: the specs' folder and Python's own install."""
     import keraspec
@@ -53,11 +56,13 @@ def watch(events: list[list[str]], roots: tuple[str, ...]) -> None:
 
     def hook(event: str, args: tuple) -> None:
         if event == "open":
-            path, mode = args[0], args[1]
+            path, mode, flags = args
             if isinstance(path, int):  # an already open descriptor
                 return
             real = os.path.realpath(os.fsdecode(path))
+            # os.open and tempfile.mkstemp give no mode string: their flags say it.
             writes = isinstance(mode, str) and any(c in mode for c in "wax+")
+            writes = writes or bool(isinstance(flags, int) and flags & WRITE_FLAGS)
             if writes or (not (real + os.sep).startswith(roots) and real != os.devnull):
                 events.append([event, real, str(mode)])
         elif event in FORBIDDEN_EVENTS:

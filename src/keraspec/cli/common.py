@@ -132,18 +132,30 @@ def remember_limit(ctx: click.Context, param: click.Parameter, value: int | None
         remember(str(param.name), value)
 
 
+def limit_options(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """One ``--max-…`` flag per limit (those ``names``, or all)."""
+
+    def add(command: Callable[..., Any]) -> Callable[..., Any]:
+        for field in reversed(dataclasses.fields(Limits)):
+            if names and field.name not in names:
+                continue
+            default = getattr(DEFAULT_LIMITS, field.name)
+            command = click.option(
+                flag(field.name),
+                field.name,
+                type=click.IntRange(min=1),
+                expose_value=False,
+                callback=remember_limit,
+                help=f"Limit (default {default:,}); see docs/security.md.",
+            )(command)
+        return command
+
+    return add
+
+
 def policy_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--allow-module``, ``--allow-files`` and one ``--max-…`` flag per limit."""
-    for field in reversed(dataclasses.fields(Limits)):
-        default = getattr(DEFAULT_LIMITS, field.name)
-        command = click.option(
-            flag(field.name),
-            field.name,
-            type=click.IntRange(min=1),
-            expose_value=False,
-            callback=remember_limit,
-            help=f"Limit (default {default:,}); see docs/security.md.",
-        )(command)
+    command = limit_options()(command)
     command = click.option(
         "--allow-files",
         is_flag=True,

@@ -14,6 +14,8 @@ from .common import (
     ExitCode,
     err,
     expand_paths,
+    limit_options,
+    policy,
     print_diagnostics,
 )
 
@@ -24,6 +26,7 @@ from .common import (
 @click.option(
     "--diff", "show_diff", is_flag=True, help="Write nothing; print the changes as a diff."
 )
+@limit_options("max_file_size", "max_depth", "max_alias_values")
 def fmt_command(specs: tuple[str, ...], check: bool, show_diff: bool) -> None:
     """Rewrite specs in the canonical layout, keeping their comments (no TensorFlow).
 
@@ -36,7 +39,7 @@ def fmt_command(specs: tuple[str, ...], check: bool, show_diff: bool) -> None:
     counts = {"reformatted": 0, "unchanged": 0, "failed": 0}
     for path in expand_paths(specs):
         try:
-            before, after = format_file(path)
+            before, after = format_file(path, policy()["limits"])
         except SpecError as e:  # not YAML, or not a mapping: validate's diagnostics
             print_diagnostics(e.diagnostics, console=err)
             counts["failed"] += 1
