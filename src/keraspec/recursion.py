@@ -39,14 +39,16 @@ def with_room_for(layers: int, work: Callable[[], T]) -> T:
     limit = sys.getrecursionlimit()
     size = min(STACK_MAX, STACK_BASE + layers * STACK_PER_LAYER)
     previous_size = threading.stack_size(size)
+    # A daemon: Ctrl-C while it works ends the process instead of waiting for it.
+    thread = threading.Thread(target=run, name="keraspec-deep-graph", daemon=True)
     try:
         sys.setrecursionlimit(max(limit, 1_000 + FRAMES_PER_LAYER * layers))
-        thread = threading.Thread(target=run, name="keraspec-deep-graph")
         thread.start()
         thread.join()
     finally:
         threading.stack_size(previous_size)
-        sys.setrecursionlimit(limit)
+        if not thread.is_alive():  # interrupted, it may still be deep: leave it the room
+            sys.setrecursionlimit(limit)
     if failure:
         raise failure[0]
     return outcome[0]

@@ -211,7 +211,7 @@ def check_and_report(path: Path, params: dict[str, Any]) -> tuple[api.Checked, l
     print_diagnostics(diagnostics, console=err)
     if checked.spec is None and not errors_in(diagnostics):
         try:
-            api.load(path, params)
+            api.load(path, params, limits=policy()["limits"])
         except SpecError as e:
             diagnostics = e.diagnostics
         print_diagnostics(diagnostics, console=err)
