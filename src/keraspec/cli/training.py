@@ -50,7 +50,11 @@ def data_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Use N random samples shaped and typed from the spec instead of --data.",
         ),
         click.option(
-            "--seed", type=int, default=0, show_default=True, help="Seeds weights and data."
+            "--seed",
+            type=int,
+            default=0,
+            show_default=True,
+            help="Seeds initial weights (fit) and --synthetic data.",
         ),
         click.option(
             "--batch-size",
@@ -80,7 +84,7 @@ WEIGHTS_OPTION: dict[str, Any] = {
 
 @click.command()
 @click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@output_option("Where to write the trained model (.keras). Default: SPEC's name with .keras.")
+@output_option("Where to write the trained model (.keras). Default: SPEC's name with .keras, here.")
 @click.option("--epochs", type=click.IntRange(min=1), help="Default: the spec's fit, or 1.")
 @click.option(
     "--export",
@@ -140,7 +144,10 @@ def evaluate(spec: Path, weights: Path, **options: Any) -> None:
 @click.command()
 @click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--weights", **WEIGHTS_OPTION)
-@output_option("Where to write the predictions (.npz, arrays named after the outputs).")
+@output_option(
+    "Where to write the predictions (.npz, one array per output). "
+    "Default: SPEC's name with _predictions.npz, here."
+)
 @data_options
 def predict(spec: Path, weights: Path, output: Path | None, **options: Any) -> None:
     """Predict with SPEC's model and trained --weights; write one array per output."""
