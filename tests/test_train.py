@@ -368,9 +368,9 @@ def test_data_and_synthetic_are_one_or_the_other(capsys) -> None:
 def test_fit_needs_a_loss(tmp_path, capsys) -> None:
     path = tmp_path / "s.yaml"
     path.write_text(BASE.replace("compile: {optimizer: adam, loss: mse}\n", ""), "utf-8")
-    assert main(["fit", str(path), "--synthetic", "4"]) == ExitCode.USAGE
+    assert main(["fit", str(path), "--synthetic", "4"]) == ExitCode.INVALID
     assert capsys.readouterr().err == (
-        "Error: the spec has no `compile.loss`: training and evaluating need one "
+        f"{path}: the spec has no `compile.loss`: training and evaluating need one "
         "(add compile: {optimizer: adam, loss: mse})\n"
     )
 

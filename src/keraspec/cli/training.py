@@ -13,6 +13,7 @@ import click
 
 from .. import api
 from ..diagnostics import SpecError
+from ..parse import source_of
 from .common import (
     ExitCode,
     check_output_path,
@@ -232,11 +233,14 @@ def brief(error: Exception) -> str:
 
 
 def require_loss(spec: api.Spec) -> None:
+    """A spec without a loss cannot train: a problem of the spec (exit 1), like E800."""
     if spec.compile is None or spec.compile.loss is None:
-        raise click.ClickException(
-            "the spec has no `compile.loss`: training and evaluating need one "
-            "(add compile: {optimizer: adam, loss: mse})"
+        err.print(
+            f"{source_of(spec).file}: the spec has no `compile.loss`: training and evaluating "
+            "need one (add compile: {optimizer: adam, loss: mse})",
+            markup=False,
         )
+        sys.exit(ExitCode.INVALID)
 
 
 def training_data(checked: api.Checked, options: dict[str, Any], with_targets: bool) -> dict:

@@ -102,7 +102,7 @@ def make_folders(settings: FitSettings) -> None:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
-def targets(model: keras.Model, program: Program, arrays: Mapping[str, np.ndarray]) -> Any:
+def targets(program: Program, arrays: Mapping[str, np.ndarray]) -> Any:
     """Target arrays in the structure of the model's outputs: a mapping or a list."""
     keys = [key for key, _ in program.main.outputs]
     if program.main.named_outputs:
@@ -127,7 +127,7 @@ def fit(
     make_folders(settings)
     return model.fit(
         inputs(program, arrays),
-        targets(model, program, arrays),
+        targets(program, arrays),
         epochs=settings.epochs,
         batch_size=settings.batch_size,
         validation_split=settings.validation_split,
@@ -146,7 +146,7 @@ def evaluate(
 ) -> dict[str, float]:
     results = model.evaluate(
         inputs(program, arrays),
-        targets(model, program, arrays),
+        targets(program, arrays),
         batch_size=batch_size,
         verbose=verbose,
         return_dict=True,
