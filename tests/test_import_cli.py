@@ -134,7 +134,7 @@ def test_a_corrupt_keras_file(capsys, tmp_path: Path) -> None:
     code, out, err = failure(capsys, tmp_path, source)
     assert (code, out) == (ExitCode.INVALID, "")
     assert err.startswith(f"{source}:0:0: E700 cannot load `{source}`: ")
-    assert err.endswith("cannot be imported\ninvalid: 1 error, 0 warnings in 1 file\n")
+    assert err.endswith("or an entry point)\ninvalid: 1 error, 0 warnings in 1 file\n")
 
 
 @keras.saving.register_keras_serializable(package="test_import_cli")
@@ -191,7 +191,8 @@ def test_a_lambda_in_a_keras_file_is_refused_by_safe_mode(capsys, tmp_path: Path
         "of a `Lambda` layer whose `function` is a Python lambda."
     )
     assert err.endswith(
-        "      hint: keraspec loads .keras files with safe_mode=True: a Lambda layer, or a "
-        "custom class that is not registered with Keras, cannot be imported\n"
+        "      hint: keraspec loads .keras files with safe_mode=True: a Lambda layer cannot be "
+        "imported, nor a custom class unless it is registered (--allow-module MODULE, or an "
+        "entry point)\n"
         "invalid: 1 error, 0 warnings in 1 file\n"
     )

@@ -372,11 +372,6 @@ REFUSALS = [
     ),
     (
         SEQ,
-        "type: RNN, cell: [], inputs: x",
-        "RNN): needs at least one cell; received an empty list",
-    ),
-    (
-        SEQ,
         "type: RNN, cell: {type: Dense, units: 3}, inputs: x",
         "RNN): `cell` must be an RNN cell (LSTMCell, GRUCell, SimpleRNNCell, StackedRNNCells "
         "or a list of cells); received Dense",
