@@ -125,25 +125,21 @@ EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 def layer_types(program: Program) -> set[str]:
     """Every layer class a program constructs: called, shared, or nested in an argument."""
-    found: set[str] = set()
-    stack: list[Any] = [
-        program.layers,
-        [c for g in (*program.submodels, program.main) for c in g.calls],
-    ]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, Call):
-            if item.kind == "new_layer":
-                found.add(item.target)
-            stack.append(item.config)
-        elif isinstance(item, (SharedLayer, KerasObject)):
-            if not isinstance(item, KerasObject) or item.kind == "layers":
-                found.add(item.type)
-            stack.append(item.config)
-        elif isinstance(item, Mapping):
-            stack.extend(item.values())
-        elif isinstance(item, (list, tuple)):
-            stack.extend(item)
+    found = {layer.type for layer in program.layers}
+    nested: list[Any] = [layer.config for layer in program.layers]
+    for graph in (*program.submodels, program.main):
+        for call in graph.calls:
+            if call.kind == "new_layer":
+                found.add(call.target)
+                nested.append(call.config)
+    while nested:  # most arguments are plain values: only objects and lists are opened
+        for value in nested.pop().values():
+            if isinstance(value, KerasObject):
+                if value.kind == "layers":
+                    found.add(value.type)
+                nested.append(value.config)
+            elif isinstance(value, tuple):
+                nested.append(dict(enumerate(value)))
     return found
 
 
