@@ -313,11 +313,21 @@ def write_atomically(data: bytes, output: Path) -> None:
     replace_atomically(output, lambda tmp: Path(tmp).write_bytes(data))
 
 
-def replace_atomically(output: Path, write: Callable[[str], Any], suffix: str = "") -> None:
+def ordinary_mode(full: int) -> int:
+    """The permissions a new file (0o666) or folder (0o777) gets under the umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return full & ~umask
+
+
+def replace_atomically(
+    output: Path, write: Callable[[str], Any], suffix: str = "", mode: int | None = None
+) -> None:
     """``write`` a temporary file beside ``output``, then rename it into place.
 
-    A file that cannot be written (a full disk, a size limit) is a usage error naming
-    it, and leaves nothing behind.
+    The file gets ``mode``, or an ordinary file's permissions. A file that cannot be
+    written (a full disk, a size limit) is a usage error naming it, and leaves
+    nothing behind.
     """
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -327,9 +337,7 @@ def replace_atomically(output: Path, write: Callable[[str], Any], suffix: str = 
     os.close(fd)
     try:
         write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the result is an ordinary file
+        os.chmod(tmp, ordinary_mode(0o666) if mode is None else mode)  # mkstemp makes 0600
         os.replace(tmp, output)
     except OSError as e:
         raise click.FileError(str(output), hint=e.strerror or str(e)) from None

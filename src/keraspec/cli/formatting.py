@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
+import stat
 import sys
-import tempfile
 from pathlib import Path
 
 import click
@@ -17,6 +16,7 @@ from .common import (
     limit_options,
     policy,
     print_diagnostics,
+    replace_atomically,
 )
 
 
@@ -87,21 +87,9 @@ def rewrite_in_place(path: Path, text: str) -> None:
     The file keeps its permissions, and a symlink stays a symlink: its target is
     rewritten (the loader reads only symlinks that stay in their folder).
     """
-    import stat
-
     target = path.resolve()
     try:
         mode = stat.S_IMODE(target.stat().st_mode)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}-", dir=target.parent)
     except OSError as e:
         raise click.FileError(str(path), hint=e.strerror or str(e)) from None
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(text.encode("utf-8"))
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except OSError as e:
-        raise click.FileError(str(path), hint=e.strerror or str(e)) from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    replace_atomically(target, lambda tmp: Path(tmp).write_bytes(text.encode("utf-8")), mode=mode)

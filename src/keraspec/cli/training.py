@@ -21,6 +21,7 @@ from .common import (
     exit_invalid,
     import_keras,
     load_or_exit,
+    ordinary_mode,
     out,
     output_option,
     policy,
@@ -325,9 +326,7 @@ def export_atomically(model: Any, directory: Path) -> None:
         raise click.FileError(str(directory), hint=e.strerror or str(e)) from None
     try:
         model.export(str(tmp), format="tf_saved_model", verbose=False)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; the result is an ordinary folder
+        os.chmod(tmp, ordinary_mode(0o777))  # mkdtemp makes 0700
         os.rename(tmp, directory)
     except OSError as e:
         raise click.FileError(str(directory), hint=e.strerror or str(e)) from None
