@@ -108,8 +108,7 @@ def fit(spec: Path, output: Path | None, epochs: int | None, export: Any, **opti
     session = TrainingSession.start(checked, options, with_targets=True)
     from ..train import run
 
-    verbose = 0 if options["quiet"] else "auto"
-    overrides = {"epochs": epochs, "batch_size": options["batch_size"], "verbose": verbose}
+    overrides = {"epochs": epochs, "batch_size": session.batch_size, "verbose": session.verbose}
     settings = run.fit_settings(checked.spec, **overrides)
     callbacks = located_or_exit(lambda: run.make_callbacks(checked.spec, settings))
     session.run(
@@ -134,10 +133,11 @@ def evaluate(spec: Path, weights: Path, **options: Any) -> None:
     session = TrainingSession.start(checked, options, with_targets=True, weights=weights)
     from ..train import run
 
-    verbose = 0 if options["quiet"] else "auto"
-    batch_size = run.fit_settings(checked.spec, batch_size=options["batch_size"]).batch_size
+    batch_size = run.fit_settings(checked.spec, batch_size=session.batch_size).batch_size
     results = session.run(
-        lambda: run.evaluate(session.model, session.program, session.arrays, batch_size, verbose)
+        lambda: run.evaluate(
+            session.model, session.program, session.arrays, batch_size, session.verbose
+        )
     )
     for name, value in results.items():
         out.print(f"{name}: {value:.6g}", markup=False)
@@ -159,10 +159,11 @@ def predict(spec: Path, weights: Path, output: Path | None, **options: Any) -> N
     session = TrainingSession.start(checked, options, with_targets=False, weights=weights)
     from ..train import run
 
-    verbose = 0 if options["quiet"] else "auto"
-    batch_size = run.fit_settings(checked.spec, batch_size=options["batch_size"]).batch_size
+    batch_size = run.fit_settings(checked.spec, batch_size=session.batch_size).batch_size
     found = session.run(
-        lambda: run.predict(session.model, session.program, session.arrays, batch_size, verbose)
+        lambda: run.predict(
+            session.model, session.program, session.arrays, batch_size, session.verbose
+        )
     )
     if session.chief:
         import io
@@ -184,6 +185,8 @@ class TrainingSession:
         self.arrays = arrays
         self.model: Any = None
         self.chief = True
+        self.verbose: int | str = "auto"  # Keras's progress bar, or 0 with --quiet
+        self.batch_size: int | None = None
 
     @classmethod
     def start(
@@ -205,6 +208,8 @@ class TrainingSession:
         keras.utils.set_random_seed(options["seed"])
         strategy = strategy_or_exit(checked.spec, options["strategy"])
         session.chief = strategies.is_chief(strategy)
+        session.verbose = 0 if options["quiet"] else "auto"
+        session.batch_size = options["batch_size"]
         session.model = located_or_exit(lambda: build_in_scope(checked.spec, strategy))
         if weights is not None:
             from ..train import run
