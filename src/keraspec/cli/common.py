@@ -185,11 +185,6 @@ def policy() -> dict[str, Any]:
     }
 
 
-def allowed_modules() -> tuple[str, ...]:
-    """The ``--allow-module`` values of the command running now."""
-    return policy()["allow_modules"]
-
-
 def load_or_exit(path: Path, params: dict[str, Any]) -> api.Checked:
     """The checked spec at ``path`` (with its inferred shapes), or its diagnostics
     printed and exit 1."""

@@ -70,10 +70,6 @@ def same_dim(a: int | None, b: int | None) -> bool:
     return a is None or b is None or a == b
 
 
-def merge_dim(a: int | None, b: int | None) -> int | None:
-    return a if a is not None else b
-
-
 def compatible(a: Sequence[int | None], b: Sequence[int | None]) -> bool:
     return len(a) == len(b) and all(same_dim(x, y) for x, y in zip(a, b, strict=True))
 
