@@ -123,6 +123,19 @@ class Program:
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
+def tensor_refs(*values: Any) -> list[TensorRef]:
+    """Every tensor reference in call arguments (``args``, ``kwargs``), in written order."""
+    found: list[TensorRef] = []
+    for value in values:
+        if isinstance(value, TensorRef):
+            found.append(value)
+        elif isinstance(value, tuple):
+            found += tensor_refs(*value)
+        elif isinstance(value, Mapping):
+            found += tensor_refs(*value.values())
+    return found
+
+
 def layer_types(program: Program) -> set[str]:
     """Every layer class a program constructs: called, shared, or nested in an argument."""
     found = {layer.type for layer in program.layers}

@@ -9,11 +9,11 @@ out as one unit: a box, or (expanded) a group with its own layout inside.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..ir import Call, GraphIR, KerasObject, Program, TensorRef
+from ..ir import Call, GraphIR, KerasObject, Program, TensorRef, tensor_refs
 from ..shapes import Inference
 from ..shapes.tensor import Tensor, show
 
@@ -143,7 +143,7 @@ def place(
     """Boxes and groups at their places (from the origin) and the edges between them."""
     prefix = f"{group}/" if group else ""
     parents: dict[str, list[TensorRef]] = {i.id: [] for i in graph.inputs}
-    parents |= {c.id: list(tensor_refs(c.args, c.kwargs)) for c in graph.calls}
+    parents |= {c.id: tensor_refs(c.args, c.kwargs) for c in graph.calls}
     sizes: dict[str, tuple[tuple[str, ...], str, str]] = {}
     for decl in graph.inputs:
         sizes[decl.id] = (clip((decl.id, "Input", *shape_of(shapes, decl.id))), "input", "#ffffff")
@@ -445,17 +445,6 @@ def ordered(parents: Mapping[str, list[str]], depth: Mapping[str, int]) -> list[
 def barycenter(above: list[str], place_of: Mapping[str, float], own: float) -> float:
     """The mean place of a node's parents (0 to 1 across their layers); its own without them."""
     return sum(place_of[p] for p in above) / len(above) if above else own
-
-
-def tensor_refs(*values: Any) -> Iterator[TensorRef]:
-    """Every tensor reference in call arguments, in the order they are written."""
-    for value in values:
-        if isinstance(value, TensorRef):
-            yield value
-        elif isinstance(value, (tuple, list)):
-            yield from tensor_refs(*value)
-        elif isinstance(value, Mapping):
-            yield from tensor_refs(*value.values())
 
 
 def what(call: Call, kinds: Mapping[str, str]) -> str:

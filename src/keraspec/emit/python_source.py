@@ -27,6 +27,7 @@ from ..ir import (
     SharedLayer,
     TensorRef,
     layer_types,
+    tensor_refs,
 )
 
 WIDTH = 88  # ruff's default line length
@@ -231,7 +232,7 @@ class SourceWriter:
 
     def graph_body(self, graph: GraphIR, names: Names, compiled: CompileIR | None = None) -> str:
         used = {ref.node for _, ref in graph.outputs} | {
-            r.node for c in graph.calls for r in tensor_refs((c.args, tuple(c.kwargs.values())))
+            r.node for c in graph.calls for r in tensor_refs(c.args, c.kwargs)
         }
         lines = []
         for decl in graph.inputs:
@@ -382,13 +383,3 @@ def keyword_arg(name: str, value: Any) -> Any:
     if isinstance(value, str):
         return f"{name}={value}"
     return Group(f"{name}={value.open}", value.items, value.close, value.trailer, value.is_tuple)
-
-
-def tensor_refs(value: Any) -> list[TensorRef]:
-    if isinstance(value, TensorRef):
-        return [value]
-    if isinstance(value, tuple):
-        return [r for v in value for r in tensor_refs(v)]
-    if isinstance(value, Mapping):
-        return [r for v in value.values() for r in tensor_refs(v)]
-    return []

@@ -16,7 +16,16 @@ from typing import Any
 
 from .. import catalog
 from ..diagnostics import Diagnostic, Location, Severity
-from ..ir import Call, GraphIR, InputDecl, KerasObject, Program, SharedLayer, TensorRef
+from ..ir import (
+    Call,
+    GraphIR,
+    InputDecl,
+    KerasObject,
+    Program,
+    SharedLayer,
+    TensorRef,
+    tensor_refs,
+)
 from ..limits import DEFAULT, Limits, flag
 from .registry import LAYER_RULES, OP_RULES, Inputs, Layer, NoRule, Result
 from .tensor import UNKNOWN, Shape, ShapeError, Tensor, compatible, params, show
@@ -340,18 +349,8 @@ def contributing(graph: GraphIR) -> set[str]:
             continue
         seen.add(name)
         call = calls[name]
-        pending += [ref.node for ref in references(call.args) + references(call.kwargs)]
+        pending += [ref.node for ref in tensor_refs(call.args, call.kwargs)]
     return seen
-
-
-def references(value: Any) -> list[TensorRef]:
-    if isinstance(value, TensorRef):
-        return [value]
-    if isinstance(value, Mapping):
-        value = tuple(value.values())
-    if isinstance(value, tuple):
-        return [ref for item in value for ref in references(item)]
-    return []
 
 
 def _label(call: Call, shared: Mapping[str, SharedLayer]) -> str:
