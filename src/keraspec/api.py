@@ -215,10 +215,9 @@ def infer(
     Raises ``SpecError`` when the spec has errors (shape errors included).
     """
     policy = Policy.of(allow_modules, allow_files, limits)
-    spec = _as_spec(spec_or_path, policy)
-    require_valid(_structure(spec, policy=policy))
-    inference = shapes.infer(lowering.lower(spec, policy.registry), policy.limits)
-    require_valid(inference.diagnostics)
+    found, inference = _checked(_as_spec(spec_or_path, policy), policy=policy)
+    require_valid(found)
+    assert inference is not None  # a spec without errors was inferred
     return inference
 
 
@@ -230,15 +229,12 @@ def lower(
     limits: Limits | None = None,
 ) -> Program:
     """The checked IR of a spec; raises ``SpecError`` when it has errors."""
-    policy = Policy.of(allow_modules, allow_files, limits)
-    found, inference = _checked(_as_spec(spec_or_path, policy), policy=policy)
-    require_valid(found)
-    assert inference is not None  # a spec without errors was inferred
-    return inference.program
+    policy = {"allow_modules": allow_modules, "allow_files": allow_files, "limits": limits}
+    return infer(spec_or_path, **policy).program
 
 
 def build(
-    spec_or_path: Spec | str | Path,
+    spec_or_path: Spec | str | Path | Program,
     compile: bool = True,
     *,
     allow_modules: Modules = (),
@@ -250,12 +246,16 @@ def build(
     Custom layer classes are imported here, and only those the spec names that are
     registered (entry points in group ``keraspec.layers``, or ``allow_modules``).
     Nothing is built for a spec over ``limits`` (its parameters are counted first).
+    A ``Program`` (``check_file(...).inference.program``) is built as it is: it was
+    checked and lowered under the allowances and limits it was checked with.
     """
     try:
         from .emit.keras_model import build_model
     except ModuleNotFoundError as e:  # the [tensorflow] extra is not installed
         message = f"{e.name} is not installed: {INSTALL_KERAS}"
         raise ModuleNotFoundError(message, name=e.name) from e
+    if isinstance(spec_or_path, Program):
+        return build_model(spec_or_path, compile=compile)
     program = lower(
         spec_or_path, allow_modules=allow_modules, allow_files=allow_files, limits=limits
     )
@@ -304,7 +304,7 @@ def from_keras(
 
 
 def build_errors(
-    spec: Spec,
+    spec: Spec | Program,
     *,
     allow_modules: Modules = (),
     allow_files: bool = False,

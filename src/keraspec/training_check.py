@@ -35,6 +35,8 @@ PATH_ARGS = {
     "ModelCheckpoint": "filepath",
     "TensorBoard": "log_dir",
 }
+# Of those, the ones naming a file, whose folder the run makes (the others name a folder).
+NAMES_A_FILE = frozenset({"CSVLogger", "ModelCheckpoint"})
 # Arguments that take more than their default's kind: TensorBoard's profile_batch is
 # a step or a (start, stop) pair.
 LOOSE_DEFAULTS = frozenset({"profile_batch"})

@@ -31,7 +31,7 @@ def compile_command(spec: Path, output: Path | None, summary: bool, params: dict
     """Build SPEC with Keras and save it as a .keras file."""
     output = output or Path(spec.stem + ".keras")
     check_output_path(output)
-    model = build_or_exit(load_or_exit(spec, params).spec, compile=True)
+    model = build_or_exit(load_or_exit(spec, params), compile=True)
     if summary:
         model.summary(print_fn=lambda line, **_: out.print(line, markup=False))
     save_atomically(model, output)

@@ -62,10 +62,10 @@ def validate(
         import_keras()
     found: list[Diagnostic] = []
     for path in paths:
-        spec, static, _ = api.check_file(path, params, verbose, **policy())
+        spec, static, inference = api.check_file(path, params, verbose, **policy())
         found += static
         if build and spec is not None:  # valid, and not a block library
-            found += api.build_errors(spec, **policy())
+            found += api.build_errors(inference.program)
     print_diagnostics(found, fmt)
     warnings = [d for d in found if d.severity is Severity.WARNING]
     failed = errors_in(found) or (strict and warnings)

@@ -258,10 +258,11 @@ def import_keras() -> None:
         import keras  # noqa: F401
 
 
-def build_or_exit(spec: api.Spec, compile: bool) -> Any:
+def build_or_exit(checked: api.Checked, compile: bool) -> Any:
+    """The model of a spec ``load_or_exit`` checked (not checked again); exit 1 on E400."""
     import_keras()
     try:
-        return api.build(spec, compile=compile, **policy())
+        return api.build(checked.inference.program, compile=compile)
     except SpecError as e:
         exit_invalid(e.diagnostics)
 

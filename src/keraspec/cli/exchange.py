@@ -12,6 +12,7 @@ import click
 from .. import api
 from ..custom_layers import Registry
 from ..diagnostics import SpecError, errors_in
+from ..ir import Program
 from ..render import tally
 from .common import (
     ExitCode,
@@ -109,23 +110,26 @@ def diff_side(
         return imported_side(path, None)
     checked, diagnostics = check_and_report(path, params)  # a valid spec's warnings too
     if checked.spec is not None:
-        return imported_side(path, checked.spec) if through_keras else checked.inference
+        if through_keras:
+            return imported_side(path, checked.inference.program)
+        return checked.inference
     err.print(f"cannot compare {path}: {tally(diagnostics, 1)}", markup=False)
     return None
 
 
-def imported_side(path: Path, spec: api.Spec | None) -> api.shapes.Inference | None:
+def imported_side(path: Path, program: Program | None) -> api.shapes.Inference | None:
     """The inferred spec `keraspec import` writes of the .keras file at ``path``, or of
-    ``spec`` built with Keras (uncompiled: a .keras file is loaded without its compile)."""
+    the checked ``program`` built with Keras (uncompiled: a .keras file is loaded
+    without its compile)."""
     from ..importer import load_source
 
     allowed = policy()
     try:
         with native_stderr_silenced():  # TensorFlow's C++ notices while a model is built
-            if spec is None:
+            if program is None:
                 model = load_source(str(path), Registry.allowing(allowed["allow_modules"]))
             else:
-                model = api.build(spec, compile=False, **allowed)
+                model = api.build(program, compile=False)
         imported = api.from_keras(model, allow_modules=allowed["allow_modules"], source=str(path))
         return api.infer(api.loads(api.dumps(imported), source=f"{path} (imported)"), **allowed)
     except SpecError as e:

@@ -24,7 +24,6 @@ from .common import (
     ordinary_mode,
     out,
     output_option,
-    policy,
     policy_options,
     save_atomically,
     set_option,
@@ -203,17 +202,16 @@ class TrainingSession:
         import_keras()
         import keras
 
-        from ..train import strategies
+        from ..train import run, strategies
 
         keras.utils.set_random_seed(options["seed"])
         strategy = strategy_or_exit(checked.spec, options["strategy"])
         session.chief = strategies.is_chief(strategy)
         session.verbose = 0 if options["quiet"] else "auto"
         session.batch_size = options["batch_size"]
-        session.model = located_or_exit(lambda: build_in_scope(checked.spec, strategy))
+        program = checked.inference.program
+        session.model = located_or_exit(lambda: run.build_in_scope(program, strategy))
         if weights is not None:
-            from ..train import run
-
             step = lambda: run.load_weights(session.model, str(weights))  # noqa: E731
             session.run(step, f"cannot load the weights in {weights}")
         return session
@@ -290,12 +288,6 @@ def strategy_or_exit(spec: api.Spec, name: str | None) -> Any:
         plural = "replica" if replicas == 1 else "replicas"
         err.print(f"strategy: {name}, {replicas} {plural} in sync", markup=False)
     return strategy
-
-
-def build_in_scope(spec: api.Spec, strategy: Any) -> Any:
-    from ..train import run
-
-    return run.build_in_scope(spec, strategy, **policy())
 
 
 def located_or_exit(make: Callable[[], Any]) -> Any:

@@ -22,9 +22,7 @@ from ..emit.keras_model import located
 from ..ir import Program
 from ..parse import source_of
 from ..schema import ObjectSpec, Spec
-
-# Callback arguments that name a file (not a folder) the run writes.
-FILE_ARGS = {"CSVLogger": "filename", "ModelCheckpoint": "filepath"}
+from ..training_check import NAMES_A_FILE, PATH_ARGS
 
 
 @dataclass(frozen=True)
@@ -49,13 +47,10 @@ def fit_settings(spec: Spec, **overrides: Any) -> FitSettings:
     return replace(found, **{k: v for k, v in overrides.items() if v is not None})
 
 
-def build_in_scope(spec: Spec, strategy: tf.distribute.Strategy, **policy: Any) -> keras.Model:
-    """The spec's compiled model, its variables made by ``strategy``.
-
-    ``policy`` is ``api.build``'s: the allowed custom-layer modules, files and limits.
-    """
+def build_in_scope(program: Program, strategy: tf.distribute.Strategy) -> keras.Model:
+    """The checked program's compiled model, its variables made by ``strategy``."""
     with strategy.scope():
-        return api.build(spec, **policy)
+        return api.build(program)
 
 
 def load_weights(model: keras.Model, path: str) -> None:
@@ -96,8 +91,8 @@ def make_folders(settings: FitSettings) -> None:
     CSV log's folder. The paths were checked to stay inside the working directory.
     """
     for callback in settings.callbacks:
-        if isinstance(callback, ObjectSpec) and callback.type in FILE_ARGS:
-            path = callback.args.get(FILE_ARGS[callback.type])
+        if isinstance(callback, ObjectSpec) and callback.type in NAMES_A_FILE:
+            path = callback.args.get(PATH_ARGS[callback.type])
             if isinstance(path, str):
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
 
