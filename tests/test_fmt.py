@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from keraspec import api
 from keraspec.cli import ExitCode, main
 from keraspec.diagnostics import SpecError
-from keraspec.fmt import TOP_LEVEL, WIDTH, format_text, same_data
+from keraspec.fmt import TOP_LEVEL, WIDTH, format_text
 from keraspec.loader import load_text
+from keraspec.scalars import same_value
 from keraspec.schema import SPEC_KEY_ORDER
 
 ROOT = Path(__file__).parent.parent
@@ -477,7 +478,7 @@ def meaning(text: str) -> object:
 def test_formatting_keeps_meaning_and_is_idempotent(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     formatted = format_text(text)
-    assert same_data(meaning(formatted), meaning(text))
+    assert same_value(meaning(formatted), meaning(text))
     assert format_text(formatted) == formatted
     code = [line for line in formatted.splitlines() if not line.lstrip().startswith("#")]
     assert max(map(len, code)) <= WIDTH  # comments are the author's: never rewrapped
@@ -561,7 +562,7 @@ def spec_texts(draw: st.DrawFn) -> str:
 @given(spec_texts())
 def test_random_specs_keep_meaning_and_comments_and_are_idempotent(text: str) -> None:
     formatted = format_text(text)  # itself checks meaning and a second pass
-    assert same_data(load_text(formatted).data, load_text(text).data)
+    assert same_value(load_text(formatted).data, load_text(text).data)
     assert format_text(formatted) == formatted
     comments = sorted(line.split("#", 1)[1] for line in text.splitlines() if "#" in line)
     kept = sorted(line.split("#", 1)[1] for line in formatted.splitlines() if "#" in line)

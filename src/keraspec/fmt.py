@@ -24,7 +24,6 @@ result again would change it.
 
 from __future__ import annotations
 
-import math
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
@@ -37,7 +36,7 @@ import yaml
 from .diagnostics import SpecError
 from .limits import DEFAULT, Limits
 from .loader import load_file, load_text
-from .scalars import SpecLoader
+from .scalars import SpecLoader, same_value
 from .schema import SPEC_KEY_ORDER
 
 WIDTH = 100
@@ -642,7 +641,7 @@ def checked_layout(text: str, data: Any, source: str, limits: Limits = DEFAULT) 
         again = load_text(formatted, source, limits).data
     except SpecError as e:
         raise FormatError(f"{source}: the formatted text does not load: {e}") from e
-    if not same_data(data, again):
+    if not same_value(data, again):
         raise FormatError(f"{source}: the formatted text would mean something else")
     if layout(formatted) != formatted:
         raise FormatError(f"{source}: the layout is not stable (a second pass changes it)")
@@ -659,16 +658,3 @@ def layout(text: str) -> str:
     arranger = _Arranger()
     arranger.arrange(document.root, "root")
     return _Writer(arranger.sections).document(document)
-
-
-def same_data(a: Any, b: Any) -> bool:
-    """Equal as loaded data: types too (``1`` is not ``true``), NaN equal to NaN."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same_data(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same_data(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, float) and math.isnan(a):
-        return math.isnan(b)
-    return bool(a == b)

@@ -123,17 +123,22 @@ def read_plain(text: str) -> Any:
 def version_dependent(text: str) -> tuple[Any, Any] | None:
     """``(keraspec's reading, YAML 1.2's)`` when they differ, else None."""
     ours, theirs = read_plain(text), yaml12_value(text)
-    if _same(ours, theirs):
+    if same_value(ours, theirs):
         return None
     return ours, theirs
 
 
-def _same(a: Any, b: Any) -> bool:
+def same_value(a: Any, b: Any) -> bool:
+    """Equal as loaded data: types too (``1`` is not ``true``), NaN equal to NaN."""
     if type(a) is not type(b):
         return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, float) and math.isnan(a):
         return math.isnan(b)
-    return a == b
+    return bool(a == b)
 
 
 # First characters of plain scalars that YAML 1.2 reads as something other than a
